@@ -1,0 +1,208 @@
+import { fromWebRequest } from "./adapters/fetch.ts";
+import { type CompiledRoute, compileRoute, type RouteDefinition } from "./compile/plan.ts";
+import { BriskError } from "./errors.ts";
+import { type Incoming, type Outgoing, toWebResponse } from "./exchange.ts";
+import { createDispatcher, type ExceptionHandler } from "./handle.ts";
+import { consoleLogger, type Logger } from "./logger.ts";
+import { Matcher } from "./matcher.ts";
+import { compilePath } from "./path.ts";
+import type { Handler, RouteSpec } from "./route.ts";
+
+/** Options of an {@link App}. */
+export interface AppOptions {
+  /**
+   * The API's title, shown in the OpenAPI document.
+   * @default "brisk"
+   */
+  readonly title?: string;
+  /**
+   * The API's version, shown in the OpenAPI document.
+   * @default "0.1.0"
+   */
+  readonly version?: string;
+  readonly summary?: string;
+  readonly description?: string;
+  /**
+   * Largest accepted request body in bytes, counted as received; routes may override it.
+   * @default 1048576
+   */
+  readonly bodyLimit?: number;
+  /** Where errors and server messages go. Defaults to standard error. */
+  readonly logger?: Logger;
+}
+
+/** The HTTP methods a route can be registered for with a verb method. */
+export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS";
+
+type ErrorClass = abstract new (...args: never[]) => Error;
+
+const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+/**
+ * A brisk application: routes declared with schemas, exception handlers, and the `fetch` entry every adapter
+ * calls. Routes are compiled once, on the first request (or by {@link App.compile} at startup).
+ *
+ * @example
+ * const app = new App({ title: "Greetings" });
+ * app.get("/greetings/{lang}", { response: Greeting }, ({ params }) => find(params.lang));
+ */
+export class App {
+  readonly settings: Readonly<AppOptions>;
+  readonly logger: Logger;
+  readonly #routes: CompiledRoute[] = [];
+  readonly #byClass = new Map<ErrorClass, ExceptionHandler<never>>();
+  readonly #byStatus = new Map<number, ExceptionHandler<never>>();
+  #dispatch: ((incoming: Incoming) => Promise<Outgoing>) | undefined;
+
+  constructor(options: AppOptions = {}) {
+    const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+    if (!Number.isSafeInteger(bodyLimit) || bodyLimit < 0) {
+      throw new BriskError(
+        "BRISK_INVALID_OPTION",
+        `bodyLimit must be a whole number of bytes, got ${bodyLimit}`,
+      );
+    }
+    this.settings = { ...options, bodyLimit };
+    this.logger = options.logger ?? consoleLogger;
+  }
+
+  /** Registers a GET route; HEAD requests are answered by it too, without a body. */
+  get<const Path extends string, const Spec extends RouteSpec>(
+    path: Path,
+    spec: Spec,
+    handler: Handler<Path, Spec>,
+  ): this {
+    return this.route(["GET"], path, spec, handler);
+  }
+  /** Registers a POST route. */
+  post<const Path extends string, const Spec extends RouteSpec>(
+    path: Path,
+    spec: Spec,
+    handler: Handler<Path, Spec>,
+  ): this {
+    return this.route(["POST"], path, spec, handler);
+  }
+  /** Registers a PUT route. */
+  put<const Path extends string, const Spec extends RouteSpec>(
+    path: Path,
+    spec: Spec,
+    handler: Handler<Path, Spec>,
+  ): this {
+    return this.route(["PUT"], path, spec, handler);
+  }
+  /** Registers a PATCH route. */
+  patch<const Path extends string, const Spec extends RouteSpec>(
+    path: Path,
+    spec: Spec,
+    handler: Handler<Path, Spec>,
+  ): this {
+    return this.route(["PATCH"], path, spec, handler);
+  }
+  /** Registers a DELETE route. */
+  delete<const Path extends string, const Spec extends RouteSpec>(
+    path: Path,
+    spec: Spec,
+    handler: Handler<Path, Spec>,
+  ): this {
+    return this.route(["DELETE"], path, spec, handler);
+  }
+  /** Registers an OPTIONS route. */
+  options<const Path extends string, const Spec extends RouteSpec>(
+    path: Path,
+    spec: Spec,
+    handler: Handler<Path, Spec>,
+  ): this {
+    return this.route(["OPTIONS"], path, spec, handler);
+  }
+
+  /** Registers one route for several methods. Earlier routes win where paths overlap, as in FastAPI. */
+  route<const Path extends string, const Spec extends RouteSpec>(
+    methods: readonly Method[],
+    path: Path,
+    spec: Spec,
+    handler: Handler<Path, Spec>,
+  ): this {
+    if (typeof handler !== "function") {
+      throw new BriskError(
+        "BRISK_INVALID_HANDLER",
+        `The handler of ${methods.join(",")} ${path} is not a function`,
+      );
+    }
+    const template = compilePath(path);
+    const all: string[] = [...methods];
+    if (all.includes("GET") && !all.includes("HEAD")) all.push("HEAD");
+    for (const { definition: existing } of this.#routes) {
+      const clash = existing.methods.find((method) => all.includes(method));
+      if (clash !== undefined && existing.path.template === template.template) {
+        throw new BriskError("BRISK_DUPLICATE_ROUTE", `${clash} ${path} is registered twice`);
+      }
+    }
+    // Compiled now, so that a bad schema fails at registration, where its stack points at the user's code.
+    const definition: RouteDefinition = { methods: all, path: template, spec, handler: handler as never };
+    this.#routes.push(compileRoute(definition, this.settings.bodyLimit ?? DEFAULT_BODY_LIMIT));
+    this.#dispatch = undefined;
+    return this;
+  }
+
+  /**
+   * Maps errors of a class (and its subclasses), or {@link HTTPException}s of a status, to a response.
+   * Replaces brisk's default for that class or status: e.g. `RequestValidationError` to answer 400 instead of 422.
+   */
+  exceptionHandler<E extends Error>(
+    key: (abstract new (...args: never[]) => E) | number,
+    handler: ExceptionHandler<E>,
+  ): this {
+    if (typeof key === "number") this.#byStatus.set(key, handler as ExceptionHandler<never>);
+    else this.#byClass.set(key, handler as ExceptionHandler<never>);
+    this.#dispatch = undefined;
+    return this;
+  }
+
+  /** Compiles every route now, so that configuration mistakes surface at startup rather than on a request. */
+  compile(): void {
+    this.#dispatcher();
+  }
+
+  /** The registered routes, in registration order. */
+  get routes(): readonly RouteDefinition[] {
+    return this.#routes.map((route) => route.definition);
+  }
+
+  /**
+   * The web-standard handler: `Request` in, `Response` out. Used by tests, by other runtimes (Bun, Deno,
+   * workers) and by `app.mount` in other apps. Bound, so it can be passed around on its own.
+   */
+  readonly fetch = async (request: Request): Promise<Response> => {
+    const outgoing = await this.#dispatcher()(fromWebRequest(request));
+    return toWebResponse(outgoing, request.method === "HEAD");
+  };
+
+  /** Handles a request given in brisk's adapter-neutral shape; for adapters. */
+  handle(incoming: Incoming): Promise<Outgoing> {
+    return this.#dispatcher()(incoming);
+  }
+
+  #dispatcher(): (incoming: Incoming) => Promise<Outgoing> {
+    if (this.#dispatch !== undefined) return this.#dispatch;
+    const matcher = new Matcher<CompiledRoute>();
+    for (const route of this.#routes) matcher.add(route.definition.methods, route.definition.path, route);
+    this.#dispatch = createDispatcher(
+      matcher,
+      { byClass: this.#byClass, byStatus: this.#byStatus },
+      this.logger,
+    );
+    return this.#dispatch;
+  }
+}
+
+/** True for an {@link App}, also one from another copy of brisk. */
+export function isApp(value: unknown): value is App {
+  return (
+    value instanceof App ||
+    (typeof value === "object" &&
+      value !== null &&
+      typeof (value as App).handle === "function" &&
+      typeof (value as App).fetch === "function" &&
+      Array.isArray((value as App).routes))
+  );
+}

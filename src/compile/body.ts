@@ -1,0 +1,67 @@
+import secureJson from "secure-json-parse";
+import type { $ZodType } from "zod/v4/core";
+import { HTTPException, RequestValidationError, type ValidationIssue } from "../errors.ts";
+import { findJsonSyntaxError } from "../internal/json-error.ts";
+import { isJsonMediaType } from "../internal/media-type.ts";
+import { toValidationIssues } from "../schema/issues.ts";
+import { type StandardSchemaV1, validate } from "../schema/standard.ts";
+import { isZodSchema } from "../schema/zod.ts";
+import type { SourceResult } from "./params.ts";
+
+const POISONED = "Object contains forbidden prototype property";
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Turns the bytes of a JSON body into a value. Empty means absent (the schema decides whether that is allowed);
+ * any other media type is 415; malformed JSON is FastAPI's `json_invalid` 422; prototype-poisoning keys are 400.
+ */
+export function parseJsonBody(bytes: Uint8Array, contentType: string | undefined): unknown {
+  if (bytes.byteLength === 0) return undefined;
+  if (!isJsonMediaType(contentType)) {
+    throw new HTTPException(415, "Unsupported Media Type: the body must be application/json");
+  }
+  let text: string;
+  try {
+    text = decoder.decode(bytes);
+  } catch {
+    throw new HTTPException(400, "The body is not valid UTF-8");
+  }
+  try {
+    return secureJson.parse(text, null, { protoAction: "error", constructorAction: "error" });
+  } catch (error) {
+    if (error instanceof SyntaxError && error.message === POISONED) {
+      throw new HTTPException(400, "The body contains a forbidden key (__proto__ or constructor.prototype)");
+    }
+    const found = findJsonSyntaxError(text) ?? { position: 0, message: "Expecting value" };
+    const issue: ValidationIssue = {
+      type: "json_invalid",
+      loc: ["body", found.position],
+      msg: "JSON decode error",
+      input: {},
+      ctx: { error: found.message },
+    };
+    throw new RequestValidationError([issue]);
+  }
+}
+
+/** Compiles the validation of a parsed body against the route's `body` schema. */
+export function compileBodyValidator(
+  schema: StandardSchemaV1,
+): (value: unknown) => SourceResult | Promise<SourceResult> {
+  const zod: $ZodType | undefined = isZodSchema(schema) ? schema : undefined;
+  return (value) => {
+    const finish = (result: Awaited<ReturnType<typeof validate>>): SourceResult =>
+      result.issues === undefined
+        ? { value: result.value }
+        : {
+            issues: toValidationIssues(result.issues, {
+              loc: ["body"],
+              raw: value,
+              zod,
+              missingTopInput: "parent",
+            }),
+          };
+    const result = validate(schema, value);
+    return result instanceof Promise ? result.then(finish) : finish(result);
+  };
+}

@@ -1,0 +1,159 @@
+import { RequestContext } from "../context.ts";
+import { BriskError, HTTPException, RequestValidationError, type ValidationIssue } from "../errors.ts";
+import type { Incoming, Outgoing } from "../exchange.ts";
+import { parseCookies } from "../internal/cookies.ts";
+import { parseQuery } from "../internal/query.ts";
+import type { PathTemplate } from "../path.ts";
+import { appendHeaders, dedupeContentType, isReply, replyToPlain } from "../responses.ts";
+import type { RouteSpec } from "../route.ts";
+import { isStandardSchema } from "../schema/standard.ts";
+import { compileBodyValidator, parseJsonBody } from "./body.ts";
+import { compileSource, type ParamValues, type SourceResult, type SourceValidator } from "./params.ts";
+import { compileSerializer, forbidsBody, type Serializer } from "./response.ts";
+
+/** A route as registered: what the user wrote, before compiling. */
+export interface RouteDefinition {
+  readonly methods: readonly string[];
+  readonly path: PathTemplate;
+  readonly spec: RouteSpec;
+  readonly handler: (context: never) => unknown;
+}
+
+/** Everything the request path needs for one route, computed once at startup. */
+export interface CompiledRoute {
+  readonly definition: RouteDefinition;
+  /** Runs the route for a matched request; `params` are the path's captured (still encoded) texts. */
+  run(incoming: Incoming, params: readonly string[]): Promise<Outgoing>;
+}
+
+const JSON_HEADERS: readonly (readonly [string, string])[] = [["content-type", "application/json"]];
+const EMPTY: ReadonlyMap<string, readonly string[]> = new Map();
+
+function valuesOf(map: ReadonlyMap<string, readonly string[]>): ParamValues {
+  return { get: (wire) => map.get(wire), keys: () => map.keys() };
+}
+
+function headerValues(incoming: Incoming): ParamValues {
+  return {
+    // Repeated headers arrive joined with ", "; a list-typed header splits them back (Starlette's getlist).
+    get: (wire) => {
+      const value = incoming.header(wire);
+      return value === undefined ? undefined : value.split(/\s*,\s*/);
+    },
+    keys: () => incoming.headerNames(),
+  };
+}
+
+function singleValues(map: ReadonlyMap<string, string>): ParamValues {
+  return {
+    get: (wire) => {
+      const value = map.get(wire);
+      return value === undefined ? undefined : [value];
+    },
+    keys: () => map.keys(),
+  };
+}
+
+function decodeParam(text: string): string {
+  if (!text.includes("%")) return text;
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new HTTPException(400, "Malformed percent-encoding in the path");
+  }
+}
+
+/** Compiles a route: validators for each declared source, the body reader, the serializer. */
+export function compileRoute(definition: RouteDefinition, appBodyLimit: number): CompiledRoute {
+  const { spec, path } = definition;
+  const name = `${definition.methods.join(",")} ${path.template}`;
+  if (spec.params !== undefined && !isStandardSchema(spec.params)) {
+    for (const key of Object.keys(spec.params)) {
+      if (!path.params.some((param) => param.name === key)) {
+        throw new BriskError(
+          "BRISK_UNKNOWN_PATH_PARAM",
+          `${name} declares params.${key}, which its path lacks`,
+        );
+      }
+    }
+  }
+  const sources: [
+    keyof RequestContext & ("params" | "query" | "headers" | "cookies"),
+    SourceValidator | undefined,
+  ][] = [
+    ["params", spec.params === undefined ? undefined : compileSource("path", spec.params)],
+    ["query", spec.query === undefined ? undefined : compileSource("query", spec.query)],
+    ["headers", spec.headers === undefined ? undefined : compileSource("header", spec.headers)],
+    ["cookies", spec.cookies === undefined ? undefined : compileSource("cookie", spec.cookies)],
+  ];
+  const validateBody = spec.body === undefined ? undefined : compileBodyValidator(spec.body);
+  const bodyLimit = spec.bodyLimit ?? appBodyLimit;
+  const serialize: Serializer = compileSerializer(name, spec.response);
+  const status = spec.status ?? 200;
+  const handler = definition.handler as (context: RequestContext) => unknown;
+
+  function inputsOf(params: readonly string[]) {
+    const pathValues = new Map<string, string[]>();
+    const typedPath: Record<string, string | number> = {};
+    path.params.forEach((param, index) => {
+      const text = decodeParam(params[index] ?? "");
+      pathValues.set(param.name, [text]);
+      typedPath[param.name] = param.convert(text);
+    });
+    return { pathValues, typedPath };
+  }
+
+  return {
+    definition,
+    async run(incoming, params) {
+      const context = new RequestContext(incoming);
+      // The body is read and parsed first, as FastAPI does: malformed JSON is reported even if params are bad too.
+      const body =
+        validateBody === undefined
+          ? undefined
+          : parseJsonBody(await incoming.readBody(bodyLimit), incoming.header("content-type"));
+      const { pathValues, typedPath } = inputsOf(params);
+      context.params = typedPath;
+      const issues: ValidationIssue[] = [];
+      const collect = async (result: SourceResult | Promise<SourceResult>) => {
+        const done = await result;
+        if (done.issues !== undefined) issues.push(...done.issues);
+        return done.issues === undefined ? done.value : undefined;
+      };
+      for (const [key, validator] of sources) {
+        if (validator === undefined) continue;
+        const values =
+          key === "params"
+            ? valuesOf(pathValues)
+            : key === "query"
+              ? valuesOf(incoming.search === "" ? EMPTY : parseQuery(incoming.search))
+              : key === "headers"
+                ? headerValues(incoming)
+                : singleValues(parseCookies(incoming.header("cookie")));
+        context[key] = await collect(validator(values));
+      }
+      if (validateBody !== undefined) context.body = await collect(validateBody(body));
+      if (issues.length > 0) throw new RequestValidationError(issues);
+
+      const result = await handler(context);
+      return toOutgoing(result, context, status, serialize);
+    },
+  };
+}
+
+async function toOutgoing(
+  result: unknown,
+  context: RequestContext,
+  defaultStatus: number,
+  serialize: Serializer,
+): Promise<Outgoing> {
+  if (result instanceof Response) return result;
+  const control = RequestContext.responseOf(context);
+  if (isReply(result)) return replyToPlain(result, control?.headers);
+  const status = control?.status ?? defaultStatus;
+  const body = forbidsBody(status) ? null : await serialize(result);
+  if (control === undefined) return { status, headers: body === null ? [] : JSON_HEADERS, body };
+  const headers: [string, string][] = body === null ? [] : [["content-type", "application/json"]];
+  appendHeaders(headers, control.headers);
+  return { status, headers: dedupeContentType(headers), body };
+}

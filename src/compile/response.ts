@@ -1,0 +1,36 @@
+import type { $ZodType } from "zod/v4/core";
+import { ResponseValidationError } from "../errors.ts";
+import { toValidationIssues } from "../schema/issues.ts";
+import { type StandardSchemaV1, validate } from "../schema/standard.ts";
+import { isZodSchema } from "../schema/zod.ts";
+
+/** Turns a handler's returned data into the JSON text of the success body. */
+export type Serializer = (value: unknown) => string | Promise<string>;
+
+/** Statuses whose responses never carry a body (RFC 9110 §15.3.5, §15.4.5, §6.4.1). */
+export function forbidsBody(status: number): boolean {
+  return status < 200 || status === 204 || status === 205 || status === 304;
+}
+
+function stringify(value: unknown): string {
+  // `undefined` (a handler that returns nothing) is JSON null, as FastAPI sends None.
+  return JSON.stringify(value) ?? "null";
+}
+
+/**
+ * Compiles a route's serializer. With a `response` schema the value is validated and the schema's output is sent,
+ * so keys the schema does not declare never reach the client; a mismatch is a {@link ResponseValidationError}.
+ */
+export function compileSerializer(route: string, schema: StandardSchemaV1 | undefined): Serializer {
+  if (schema === undefined) return stringify;
+  const zod: $ZodType | undefined = isZodSchema(schema) ? schema : undefined;
+  const finish = (value: unknown, result: Awaited<ReturnType<typeof validate>>): string => {
+    if (result.issues === undefined) return stringify(result.value);
+    const source = { loc: ["response"], raw: value, zod, missingTopInput: "parent" } as const;
+    throw new ResponseValidationError(route, toValidationIssues(result.issues, source));
+  };
+  return (value) => {
+    const result = validate(schema, value);
+    return result instanceof Promise ? result.then((done) => finish(value, done)) : finish(value, result);
+  };
+}

@@ -1,0 +1,51 @@
+import type { Incoming } from "./exchange.ts";
+import { serializeCookie } from "./responses.ts";
+import type { CookieOptions, ResponseControl } from "./route.ts";
+
+/** Status, headers and cookies a handler sets for its success response; created only when a handler asks. */
+class ResponseState implements ResponseControl {
+  status: number | undefined = undefined;
+  readonly headers: Headers = new Headers();
+
+  setCookie(name: string, value: string, options?: CookieOptions): void {
+    this.headers.append("set-cookie", serializeCookie(name, value, options));
+  }
+
+  deleteCookie(name: string, options: Pick<CookieOptions, "path" | "domain"> = {}): void {
+    this.headers.append(
+      "set-cookie",
+      serializeCookie(name, "", { ...options, maxAge: 0, expires: new Date(0) }),
+    );
+  }
+}
+
+/**
+ * The context a handler receives. Inputs are filled in by the route's plan; `request` and `response` are built
+ * on first access, so a handler that uses neither costs neither.
+ */
+export class RequestContext {
+  params: unknown = undefined;
+  query: unknown = undefined;
+  headers: unknown = undefined;
+  cookies: unknown = undefined;
+  body: unknown = undefined;
+  readonly #incoming: Incoming;
+  #response: ResponseState | undefined;
+
+  constructor(incoming: Incoming) {
+    this.#incoming = incoming;
+  }
+
+  get request(): Request {
+    return this.#incoming.toRequest();
+  }
+
+  get response(): ResponseControl {
+    return (this.#response ??= new ResponseState());
+  }
+
+  /** What the handler set through `response`, if it touched it. */
+  static responseOf(context: RequestContext): ResponseControl | undefined {
+    return context.#response;
+  }
+}

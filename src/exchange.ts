@@ -1,0 +1,60 @@
+/**
+ * The request and response as they pass between an adapter (Node's `http`, the web `fetch` interface) and the core.
+ * Plain shapes rather than web `Request`/`Response` objects, so the Node adapter builds none it does not need.
+ */
+
+/** A request as an adapter hands it to brisk. */
+export interface Incoming {
+  /** Upper-case method. */
+  readonly method: string;
+  /** The path as received, still percent-encoded, without the query. */
+  readonly path: string;
+  /** The raw query string, without `?`. */
+  readonly search: string;
+  /** A header's value by lower-case name; repeated headers joined with ", " (cookies with "; "). */
+  header(name: string): string | undefined;
+  /** Names of the headers present, lower-case. */
+  headerNames(): Iterable<string>;
+  /**
+   * Reads the whole body, failing with 413 as soon as more than `limit` bytes have arrived (or are announced).
+   * Called at most once.
+   */
+  readBody(limit: number): Promise<Uint8Array>;
+  /** The request as a web `Request`, built on first call. */
+  toRequest(): Request;
+}
+
+/** A response as the core hands it to an adapter: either a web `Response`, passed through, or this plain shape. */
+export interface PlainResponse {
+  readonly status: number;
+  /** Header name/value pairs; a name may repeat (`set-cookie`). */
+  readonly headers: readonly (readonly [string, string])[];
+  readonly body: string | Uint8Array | null;
+}
+
+export type Outgoing = PlainResponse | Response;
+
+/** Converts an outgoing response to a web `Response` (for the fetch adapter); HEAD answers carry no body. */
+export function toWebResponse(outgoing: Outgoing, head: boolean): Response {
+  if (outgoing instanceof Response) {
+    return head && outgoing.body !== null
+      ? new Response(null, {
+          status: outgoing.status,
+          statusText: outgoing.statusText,
+          headers: outgoing.headers,
+        })
+      : outgoing;
+  }
+  const headers = new Headers();
+  for (const [name, value] of outgoing.headers) headers.append(name, value);
+  if (outgoing.body !== null && !headers.has("content-length")) {
+    headers.set("content-length", String(byteLength(outgoing.body)));
+  }
+  // A Uint8Array is a valid body; lib.dom's typing wants one backed by a plain ArrayBuffer.
+  return new Response(head ? null : (outgoing.body as BodyInit | null), { status: outgoing.status, headers });
+}
+
+/** The size in bytes of a body as it goes on the wire. */
+export function byteLength(body: string | Uint8Array): number {
+  return typeof body === "string" ? Buffer.byteLength(body) : body.byteLength;
+}

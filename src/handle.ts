@@ -1,0 +1,99 @@
+import type { CompiledRoute } from "./compile/plan.ts";
+import { forbidsBody } from "./compile/response.ts";
+import {
+  HTTPException,
+  isHTTPException,
+  isRequestValidationError,
+  isResponseValidationError,
+} from "./errors.ts";
+import type { Incoming, Outgoing, PlainResponse } from "./exchange.ts";
+import type { Logger } from "./logger.ts";
+import type { Matcher } from "./matcher.ts";
+import { type Reply, replyToPlain } from "./responses.ts";
+
+/** What an exception handler receives besides the error. */
+export interface ErrorContext {
+  /** The request, as a web `Request` (built on access). */
+  readonly request: Request;
+}
+
+/** Maps an error to the response the client gets. */
+export type ExceptionHandler<E = Error> = (
+  error: E,
+  context: ErrorContext,
+) => Response | Reply | Promise<Response | Reply>;
+
+/** Exception handlers by error class or by status code (for {@link HTTPException}s). */
+export interface ExceptionHandlers {
+  readonly byClass: ReadonlyMap<abstract new (...args: never[]) => unknown, ExceptionHandler<never>>;
+  readonly byStatus: ReadonlyMap<number, ExceptionHandler<never>>;
+}
+
+const JSON_TYPE = ["content-type", "application/json"] as const;
+
+/** `{"detail": detail}` with the given status and headers: the shape of every error brisk sends. */
+export function detailResponse(
+  status: number,
+  detail: unknown,
+  headers: Readonly<Record<string, string>> = {},
+): PlainResponse {
+  const pairs: [string, string][] = Object.entries(headers).map(([name, value]) => [
+    name.toLowerCase(),
+    value,
+  ]);
+  if (forbidsBody(status)) return { status, headers: pairs, body: null };
+  return { status, headers: [JSON_TYPE, ...pairs], body: JSON.stringify({ detail }) };
+}
+
+/** The request path: match, run the route's plan, and turn any error into a response. */
+export function createDispatcher(
+  matcher: Matcher<CompiledRoute>,
+  handlers: ExceptionHandlers,
+  logger: Logger,
+): (incoming: Incoming) => Promise<Outgoing> {
+  function findHandler(error: unknown): ExceptionHandler<never> | undefined {
+    for (let proto = Object.getPrototypeOf(error); proto !== null; proto = Object.getPrototypeOf(proto)) {
+      const handler = handlers.byClass.get(proto.constructor);
+      if (handler !== undefined) return handler;
+    }
+    return isHTTPException(error) ? handlers.byStatus.get(error.status) : undefined;
+  }
+
+  function defaultResponse(error: unknown, incoming: Incoming): PlainResponse {
+    if (isHTTPException(error)) return detailResponse(error.status, error.detail, error.headers);
+    if (isRequestValidationError(error)) return detailResponse(422, error.issues);
+    const where = `${incoming.method} ${incoming.path}`;
+    if (isResponseValidationError(error)) logger.error(`${where}: ${error.message}`, error);
+    else logger.error(`${where}: unhandled error`, error);
+    return detailResponse(500, "Internal Server Error");
+  }
+
+  async function renderError(error: unknown, incoming: Incoming): Promise<Outgoing> {
+    const handler = typeof error === "object" && error !== null ? findHandler(error) : undefined;
+    if (handler === undefined) return defaultResponse(error, incoming);
+    try {
+      const result = await (handler as ExceptionHandler<unknown>)(error, {
+        get request() {
+          return incoming.toRequest();
+        },
+      });
+      return result instanceof Response ? result : replyToPlain(result);
+    } catch (handlerError) {
+      logger.error(`${incoming.method} ${incoming.path}: the exception handler failed`, handlerError);
+      return detailResponse(500, "Internal Server Error");
+    }
+  }
+
+  return async (incoming) => {
+    const match = matcher.match(incoming.method, incoming.path);
+    try {
+      if (match.kind === "found") return await match.value.run(incoming, match.params);
+      if (match.kind === "method-not-allowed") {
+        throw new HTTPException(405, undefined, { allow: match.allow.join(", ") });
+      }
+      throw new HTTPException(404);
+    } catch (error) {
+      return renderError(error, incoming);
+    }
+  };
+}

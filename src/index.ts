@@ -1,0 +1,33 @@
+// The public surface of brisk: named re-exports only.
+
+export type { Listening, ListenOptions } from "./adapters/node.ts";
+export { listen, toNodeListener } from "./adapters/node.ts";
+export type { AppOptions, Method } from "./app.ts";
+export { App, isApp } from "./app.ts";
+export type { ValidationIssue } from "./errors.ts";
+export {
+  BriskError,
+  HTTPException,
+  isBriskError,
+  isHTTPException,
+  isRequestValidationError,
+  isResponseValidationError,
+  RequestValidationError,
+  ResponseValidationError,
+} from "./errors.ts";
+export type { ErrorContext, ExceptionHandler } from "./handle.ts";
+export type { Logger } from "./logger.ts";
+export type { PathParams } from "./path.ts";
+export type { ReplyInit } from "./responses.ts";
+export { html, json, Reply, redirect, text } from "./responses.ts";
+export type {
+  Context,
+  CookieOptions,
+  Handler,
+  HandlerResult,
+  ParamSchema,
+  ResponseControl,
+  ResponseDoc,
+  RouteSpec,
+  SchemaShape,
+} from "./route.ts";

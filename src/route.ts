@@ -1,0 +1,117 @@
+import type { PathParams } from "./path.ts";
+import type { Reply } from "./responses.ts";
+import type { StandardSchemaV1 } from "./schema/standard.ts";
+
+/** A map of field names to schemas, the short way to declare `params`, `query`, `headers` or `cookies`. */
+export type SchemaShape = { readonly [name: string]: StandardSchemaV1 };
+
+/** A parameter source: one object schema for all fields, or a {@link SchemaShape} of one schema per field. */
+export type ParamSchema = StandardSchemaV1 | SchemaShape;
+
+/** A documented extra response (`responses` in the spec), by status code or `"4XX"` / `"default"`. */
+export interface ResponseDoc {
+  readonly description?: string;
+  readonly schema?: StandardSchemaV1;
+}
+
+/**
+ * Everything a route declares besides its path and handler. Every key is optional; verb methods share this one
+ * interface, so each option is documented once, here.
+ */
+export interface RouteSpec {
+  /** Path parameters; without it, each `{name}` of the path is a `string` (`{id:int}`: a `number`). */
+  readonly params?: ParamSchema;
+  /** Query parameters; text is coerced to the schema's type, repeated keys fill arrays. */
+  readonly query?: ParamSchema;
+  /** Request headers, looked up case-insensitively; `user_agent` reads `user-agent`. */
+  readonly headers?: ParamSchema;
+  /** Cookies, by exact name. */
+  readonly cookies?: ParamSchema;
+  /** The JSON body (`application/json` or `application/*+json`). */
+  readonly body?: StandardSchemaV1;
+  /** The success body: validates and filters what the handler returns, and drives serialization. */
+  readonly response?: StandardSchemaV1;
+  /** Extra documented responses. */
+  readonly responses?: { readonly [status: string]: ResponseDoc };
+  /**
+   * Success status.
+   * @default 200
+   */
+  readonly status?: number;
+  /**
+   * Largest accepted request body in bytes, counted as received; overrides the app's `bodyLimit`.
+   * @default 1048576
+   */
+  readonly bodyLimit?: number;
+  readonly tags?: readonly string[];
+  readonly summary?: string;
+  readonly description?: string;
+  readonly deprecated?: boolean;
+  readonly operationId?: string;
+  /** Served, but left out of the OpenAPI document. */
+  readonly hidden?: boolean;
+}
+
+/** The validated, typed value of a parameter source. */
+export type SourceOutput<Source> = Source extends StandardSchemaV1
+  ? StandardSchemaV1.InferOutput<Source>
+  : Source extends SchemaShape
+    ? { -readonly [K in keyof Source]: StandardSchemaV1.InferOutput<Source[K]> }
+    : Record<string, never>;
+
+type Field<Spec, Key extends string, Fallback> = Spec extends { readonly [K in Key]: infer Source }
+  ? SourceOutput<Source>
+  : Fallback;
+
+/** Response status, headers and cookies a handler sets without building a `Response`. */
+export interface ResponseControl {
+  /** Overrides the route's success status. */
+  status: number | undefined;
+  readonly headers: Headers;
+  /** Adds a `Set-Cookie` header. */
+  setCookie(name: string, value: string, options?: CookieOptions): void;
+  /** Expires a cookie. */
+  deleteCookie(name: string, options?: Pick<CookieOptions, "path" | "domain">): void;
+}
+
+/** `Set-Cookie` attributes. */
+export interface CookieOptions {
+  readonly maxAge?: number;
+  readonly expires?: Date;
+  /** @default "/" */
+  readonly path?: string;
+  readonly domain?: string;
+  readonly secure?: boolean;
+  /** @default true */
+  readonly httpOnly?: boolean;
+  /** @default "lax" */
+  readonly sameSite?: "strict" | "lax" | "none";
+}
+
+/** What a handler receives: every input validated and typed from the route's path and spec. */
+export interface Context<Path extends string, Spec extends RouteSpec> {
+  readonly params: Field<Spec, "params", PathParams<Path>>;
+  readonly query: Field<Spec, "query", Record<string, never>>;
+  readonly headers: Field<Spec, "headers", Record<string, never>>;
+  readonly cookies: Field<Spec, "cookies", Record<string, never>>;
+  readonly body: Spec extends { readonly body: infer Body extends StandardSchemaV1 }
+    ? StandardSchemaV1.InferOutput<Body>
+    : undefined;
+  /** The web-standard request, built on first access (the Node adapter builds none otherwise). */
+  readonly request: Request;
+  /** Status, headers and cookies for the success response. */
+  readonly response: ResponseControl;
+}
+
+/** What a handler may return: data for the `response` schema (or any JSON value), a helper result, a `Response`. */
+export type HandlerResult<Spec extends RouteSpec> =
+  | (Spec extends { readonly response: infer Out extends StandardSchemaV1 }
+      ? StandardSchemaV1.InferInput<Out>
+      : unknown)
+  | Reply
+  | Response;
+
+/** A route handler; may be async. */
+export type Handler<Path extends string, Spec extends RouteSpec> = (
+  context: Context<Path, Spec>,
+) => HandlerResult<Spec> | Promise<HandlerResult<Spec>>;

@@ -1,0 +1,66 @@
+import { admittedTypes, resolveRef } from "./json-schema.ts";
+import type { JsonSchema } from "./standard.ts";
+
+/**
+ * How the text values of one path, query, header, cookie or form field become the value its schema expects.
+ * `multiple` fields take every occurrence of a repeated key as an array; the others take the last, as
+ * Starlette's multi-dicts do.
+ */
+export interface FieldCoercion {
+  readonly multiple: boolean;
+  readonly coerce: (text: string) => unknown;
+}
+
+const TRUE_WORDS = new Set(["1", "true", "t", "yes", "y", "on"]);
+const FALSE_WORDS = new Set(["0", "false", "f", "no", "n", "off"]);
+// JSON's number grammar plus a leading "+", as Python's int() and float() accept; never "inf" or "nan".
+const NUMBER_TEXT = /^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
+
+const identity = (text: string): unknown => text;
+
+/** A number when the text is one, else the text itself, which the schema then reports as `*_parsing`. */
+function toNumber(text: string): unknown {
+  if (!NUMBER_TEXT.test(text)) return text;
+  const value = Number(text);
+  return Number.isFinite(value) ? value : text;
+}
+
+/** FastAPI's boolean words, case-insensitive; anything else stays text and fails as `bool_parsing`. */
+function toBoolean(text: string): unknown {
+  const word = text.toLowerCase();
+  return TRUE_WORDS.has(word) ? true : FALSE_WORDS.has(word) ? false : text;
+}
+
+function scalarCoercion(types: Set<string>): (text: string) => unknown {
+  // A schema that accepts text takes the text as it is (Pydantic's smart unions prefer the exact type).
+  if (types.has("string") || types.size === 0) return identity;
+  const numeric = types.has("number") || types.has("integer");
+  const boolean = types.has("boolean");
+  if (numeric && boolean) {
+    return (text) => {
+      const number = toNumber(text);
+      return typeof number === "number" ? number : toBoolean(text);
+    };
+  }
+  return numeric ? toNumber : boolean ? toBoolean : identity;
+}
+
+/** Compiles the coercion of one field from its JSON Schema (undefined: keep text, take the last value). */
+export function compileCoercion(root: JsonSchema, schema: JsonSchema | undefined): FieldCoercion {
+  if (schema === undefined) return { multiple: false, coerce: identity };
+  const types = admittedTypes(root, schema);
+  if (types.has("array")) {
+    const resolved = resolveRef(root, schema);
+    const arrayBranch = [resolved, ...((resolved.anyOf as JsonSchema[] | undefined) ?? [])]
+      .map((branch) => resolveRef(root, branch))
+      .find(
+        (branch) => branch.type === "array" || (Array.isArray(branch.type) && branch.type.includes("array")),
+      );
+    const items = arrayBranch?.items as JsonSchema | undefined;
+    return {
+      multiple: true,
+      coerce: items === undefined ? identity : scalarCoercion(admittedTypes(root, items)),
+    };
+  }
+  return { multiple: false, coerce: scalarCoercion(types) };
+}

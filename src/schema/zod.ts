@@ -1,0 +1,69 @@
+import type { $ZodType } from "zod/v4/core";
+import type { StandardSchemaV1 } from "./standard.ts";
+
+/** The parts of a Zod 4 definition brisk reads: its kind and the children needed to walk a path. */
+interface ZodDef {
+  readonly type: string;
+  readonly format?: string;
+  readonly innerType?: $ZodType;
+  readonly in?: $ZodType;
+  readonly getter?: () => $ZodType;
+  readonly shape?: Readonly<Record<string, $ZodType>>;
+  readonly element?: $ZodType;
+  readonly items?: readonly $ZodType[];
+  readonly rest?: $ZodType | null;
+  readonly valueType?: $ZodType;
+  readonly options?: readonly $ZodType[];
+  readonly checks?: readonly { _zod: { def: { check: string; format?: string } } }[];
+}
+
+/** True for a Zod 4 schema (classic or mini). */
+export function isZodSchema(schema: StandardSchemaV1): schema is StandardSchemaV1 & $ZodType {
+  return typeof (schema as Partial<$ZodType>)._zod?.def === "object";
+}
+
+function defOf(schema: $ZodType): ZodDef {
+  return schema._zod.def as unknown as ZodDef;
+}
+
+/** The schema behind wrappers that do not change what a value must look like (optional, default, pipe input...). */
+export function unwrapZod(schema: $ZodType): $ZodType {
+  let current = schema;
+  for (let depth = 0; depth < 64; depth++) {
+    const def = defOf(current);
+    const next =
+      def.type === "lazy" ? def.getter?.() : def.type === "pipe" ? def.in : (def.innerType ?? undefined);
+    if (next === undefined) return current;
+    current = next;
+  }
+  return current;
+}
+
+/**
+ * The Zod schema that validates the value at `path` inside `schema`, or undefined when the path goes through a
+ * union or another shape brisk cannot follow. Used only to name errors precisely (integer vs number, enum vs literal).
+ */
+export function zodSchemaAt(schema: $ZodType, path: readonly PropertyKey[]): $ZodType | undefined {
+  let current: $ZodType | undefined = unwrapZod(schema);
+  for (const key of path) {
+    if (current === undefined) return undefined;
+    const def = defOf(current);
+    let next: $ZodType | undefined;
+    if (def.type === "object") next = def.shape?.[String(key)];
+    else if (def.type === "array" || def.type === "set") next = def.element;
+    else if (def.type === "tuple") next = def.items?.[Number(key)] ?? def.rest ?? undefined;
+    else if (def.type === "record" || def.type === "map") next = def.valueType;
+    current = next === undefined ? undefined : unwrapZod(next);
+  }
+  return current;
+}
+
+/** The kind of a Zod schema after unwrapping: `"string"`, `"number"`, `"enum"`, `"literal"`, ...; `"int"` for integers. */
+export function zodKind(schema: $ZodType): string {
+  const def = defOf(unwrapZod(schema));
+  if (def.type === "number") {
+    const integer = (format: string | undefined) => format !== undefined && /int/.test(format);
+    if (integer(def.format) || def.checks?.some((check) => integer(check._zod.def.format))) return "int";
+  }
+  return def.type;
+}
