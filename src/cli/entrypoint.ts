@@ -1,0 +1,73 @@
+import { existsSync, statSync } from "node:fs";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { type App, isApp } from "../app.ts";
+
+const EXTENSIONS = [".ts", ".mts", ".js", ".mjs"];
+
+/** A `module:export` that cannot be loaded; the message is one line naming what was tried. */
+export class EntrypointError extends Error {
+  override name = "EntrypointError";
+}
+
+function isFile(path: string): boolean {
+  return existsSync(path) && statSync(path).isFile();
+}
+
+/** The files a module reference may name: as given, then with each extension; `pkg.app` also as `pkg/app`. */
+export function moduleCandidates(module: string, directory: string): string[] {
+  const bases = [module];
+  if (!module.includes("/") && !EXTENSIONS.some((ext) => module.endsWith(ext)) && module.includes(".")) {
+    bases.push(module.replace(/\./g, "/"));
+  }
+  const candidates: string[] = [];
+  for (const base of bases) {
+    const absolute = resolve(directory, base);
+    candidates.push(absolute, ...EXTENSIONS.map((ext) => absolute + ext));
+  }
+  return [...new Set(candidates)];
+}
+
+/**
+ * Loads `module:export` the way uvicorn does: the module is a path relative to `directory` whose extension may be
+ * left out; the export may be dotted (`container.app`); a missing export falls back to the default export.
+ */
+export async function loadEntrypoint(reference: string, directory: string = process.cwd()): Promise<App> {
+  const colon = reference.indexOf(":");
+  const module = colon === -1 ? reference : reference.slice(0, colon);
+  const exportName = colon === -1 ? "" : reference.slice(colon + 1);
+  if (module === "") {
+    throw new EntrypointError(`Entrypoint "${reference}" must be in the form <module>:<export>, e.g. app.ts:app`);
+  }
+  const candidates = moduleCandidates(module, directory);
+  const file = candidates.find(isFile);
+  if (file === undefined) {
+    const tried = candidates.map((path) => path.replace(`${directory}/`, "")).join(", ");
+    throw new EntrypointError(`Could not find module "${module}" (tried ${tried})`);
+  }
+  const namespace = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  let value: unknown = namespace;
+  for (const part of exportName === "" ? [] : exportName.split(".")) {
+    value = typeof value === "object" && value !== null ? (value as Record<string, unknown>)[part] : undefined;
+  }
+  const shown = `${module}${exportName === "" ? "" : `:${exportName}`}`;
+  if (exportName === "" || value === undefined) {
+    const fallback = namespace.default ?? (exportName === "" ? namespace.app : undefined);
+    if (fallback === undefined) {
+      const wanted = exportName === "" ? 'a default export or an export named "app"' : `export "${exportName}" nor a default export`;
+      throw new EntrypointError(`Module "${module}" has no ${wanted} (loading "${shown}" from ${file})`);
+    }
+    value = fallback;
+  }
+  if (!isApp(value)) {
+    throw new EntrypointError(`"${shown}" is not a brisk App (got ${describe(value)})`);
+  }
+  return value;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "function") return `function ${value.name || "(anonymous)"}`;
+  if (typeof value === "object") return `an object of class ${value.constructor?.name ?? "Object"}`;
+  return typeof value;
+}

@@ -1,0 +1,45 @@
+import { listen } from "../adapters/node.ts";
+import { loadEntrypoint } from "./entrypoint.ts";
+
+/** Options of `brisk serve`. */
+export interface ServeOptions {
+  readonly entrypoint: string;
+  readonly host: string;
+  readonly port: number;
+  /**
+   * How long in-flight requests may take to finish after SIGTERM before their connections are closed.
+   * @default 25000
+   */
+  readonly drainMs?: number;
+}
+
+/**
+ * Loads the app and serves it until SIGINT or SIGTERM: then it stops accepting, lets in-flight requests finish
+ * and exits 0. A second signal exits at once.
+ */
+export async function serve(options: ServeOptions): Promise<void> {
+  const app = await loadEntrypoint(options.entrypoint);
+  const server = await listen(app, { host: options.host, port: options.port });
+  console.log(`brisk: serving ${options.entrypoint} at ${server.url}`);
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      console.error(`brisk: ${signal} again, exiting now`);
+      process.exit(1);
+    }
+    stopping = true;
+    console.error(`brisk: ${signal} received, finishing in-flight requests`);
+    const deadline = setTimeout(() => {
+      console.error("brisk: drain deadline passed, closing remaining connections");
+      server.server.closeAllConnections();
+    }, options.drainMs ?? 25_000);
+    deadline.unref();
+    server.close().then(() => {
+      console.error("brisk: stopped");
+      process.exit(0);
+    });
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
