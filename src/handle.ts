@@ -45,6 +45,20 @@ export function detailResponse(
   return { status, headers: [JSON_TYPE, ...pairs], body: JSON.stringify({ detail }) };
 }
 
+/**
+ * FastAPI's `redirect_slashes`: when nothing matches but the path with its trailing slash toggled does, redirect
+ * there with 307 (which keeps the method and body). The location is relative, so it keeps the scheme and host the
+ * client used, and it never starts with `//` or `/\\`, which a browser would read as another host.
+ */
+function slashRedirect(matcher: Matcher<CompiledRoute>, incoming: Incoming): string | undefined {
+  const { path } = incoming;
+  if (path === "/" || path.length === 0) return undefined;
+  const toggled = path.endsWith("/") ? path.slice(0, -1) : `${path}/`;
+  if (toggled === "" || /^\/[\\/]/.test(toggled)) return undefined;
+  if (matcher.match(incoming.method, toggled).kind === "not-found") return undefined;
+  return incoming.search === "" ? toggled : `${toggled}?${incoming.search}`;
+}
+
 /** The request path: match, run the route's plan, and turn any error into a response. */
 export function createDispatcher(
   matcher: Matcher<CompiledRoute>,
@@ -91,6 +105,8 @@ export function createDispatcher(
       if (match.kind === "method-not-allowed") {
         throw new HTTPException(405, undefined, { allow: match.allow.join(", ") });
       }
+      const location = slashRedirect(matcher, incoming);
+      if (location !== undefined) return { status: 307, headers: [["location", location]], body: null };
       throw new HTTPException(404);
     } catch (error) {
       return renderError(error, incoming);

@@ -37,7 +37,9 @@ export async function loadEntrypoint(reference: string, directory: string = proc
   const module = colon === -1 ? reference : reference.slice(0, colon);
   const exportName = colon === -1 ? "" : reference.slice(colon + 1);
   if (module === "") {
-    throw new EntrypointError(`Entrypoint "${reference}" must be in the form <module>:<export>, e.g. app.ts:app`);
+    throw new EntrypointError(
+      `Entrypoint "${reference}" must be in the form <module>:<export>, e.g. app.ts:app`,
+    );
   }
   const candidates = moduleCandidates(module, directory);
   const file = candidates.find(isFile);
@@ -48,13 +50,17 @@ export async function loadEntrypoint(reference: string, directory: string = proc
   const namespace = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   let value: unknown = namespace;
   for (const part of exportName === "" ? [] : exportName.split(".")) {
-    value = typeof value === "object" && value !== null ? (value as Record<string, unknown>)[part] : undefined;
+    value =
+      typeof value === "object" && value !== null ? (value as Record<string, unknown>)[part] : undefined;
   }
   const shown = `${module}${exportName === "" ? "" : `:${exportName}`}`;
   if (exportName === "" || value === undefined) {
     const fallback = namespace.default ?? (exportName === "" ? namespace.app : undefined);
     if (fallback === undefined) {
-      const wanted = exportName === "" ? 'a default export or an export named "app"' : `export "${exportName}" nor a default export`;
+      const wanted =
+        exportName === ""
+          ? 'a default export or an export named "app"'
+          : `export "${exportName}" nor a default export`;
       throw new EntrypointError(`Module "${module}" has no ${wanted} (loading "${shown}" from ${file})`);
     }
     value = fallback;
