@@ -8,7 +8,7 @@ import { appendHeaders, dedupeContentType, isReply, replyToPlain } from "../resp
 import type { RouteSpec } from "../route.ts";
 import { isStandardSchema } from "../schema/standard.ts";
 import { compileBodyValidator, parseJsonBody } from "./body.ts";
-import { compileSource, type ParamValues, type SourceResult, type SourceValidator } from "./params.ts";
+import { compileSource, type ParamLocation, type ParamValues, type SourceResult } from "./params.ts";
 import { compileSerializer, forbidsBody, type Serializer } from "./response.ts";
 
 /** A route as registered: what the user wrote, before compiling. */
@@ -63,6 +63,17 @@ function decodeParam(text: string): string {
   }
 }
 
+type SourceKey = "params" | "query" | "headers" | "cookies";
+type ValuesReader = (incoming: Incoming, pathTexts: ReadonlyMap<string, readonly string[]>) => ParamValues;
+
+/** The parameter sources in FastAPI's order (which is also the order of their errors), and how each is read. */
+const SOURCES: readonly (readonly [SourceKey, ParamLocation, ValuesReader])[] = [
+  ["params", "path", (_, pathTexts) => valuesOf(pathTexts)],
+  ["query", "query", (incoming) => valuesOf(incoming.search === "" ? EMPTY : parseQuery(incoming.search))],
+  ["headers", "header", headerValues],
+  ["cookies", "cookie", (incoming) => singleValues(parseCookies(incoming.header("cookie")))],
+];
+
 /** Compiles a route: validators for each declared source, the body reader, the serializer. */
 export function compileRoute(definition: RouteDefinition, appBodyLimit: number): CompiledRoute {
   const { spec, path } = definition;
@@ -77,31 +88,15 @@ export function compileRoute(definition: RouteDefinition, appBodyLimit: number):
       }
     }
   }
-  const sources: [
-    keyof RequestContext & ("params" | "query" | "headers" | "cookies"),
-    SourceValidator | undefined,
-  ][] = [
-    ["params", spec.params === undefined ? undefined : compileSource("path", spec.params)],
-    ["query", spec.query === undefined ? undefined : compileSource("query", spec.query)],
-    ["headers", spec.headers === undefined ? undefined : compileSource("header", spec.headers)],
-    ["cookies", spec.cookies === undefined ? undefined : compileSource("cookie", spec.cookies)],
-  ];
+  const steps = SOURCES.flatMap(([key, location, read]) => {
+    const declared = spec[key];
+    return declared === undefined ? [] : [{ key, read, validate: compileSource(location, declared) }];
+  });
   const validateBody = spec.body === undefined ? undefined : compileBodyValidator(spec.body);
   const bodyLimit = spec.bodyLimit ?? appBodyLimit;
   const serialize: Serializer = compileSerializer(name, spec.response);
   const status = spec.status ?? 200;
   const handler = definition.handler as (context: RequestContext) => unknown;
-
-  function inputsOf(params: readonly string[]) {
-    const pathValues = new Map<string, string[]>();
-    const typedPath: Record<string, string | number> = {};
-    path.params.forEach((param, index) => {
-      const text = decodeParam(params[index] ?? "");
-      pathValues.set(param.name, [text]);
-      typedPath[param.name] = param.convert(text);
-    });
-    return { pathValues, typedPath };
-  }
 
   return {
     definition,
@@ -112,7 +107,13 @@ export function compileRoute(definition: RouteDefinition, appBodyLimit: number):
         validateBody === undefined
           ? undefined
           : parseJsonBody(await incoming.readBody(bodyLimit), incoming.header("content-type"));
-      const { pathValues, typedPath } = inputsOf(params);
+      const pathTexts = new Map<string, string[]>();
+      const typedPath: Record<string, string | number> = {};
+      path.params.forEach((param, index) => {
+        const text = decodeParam(params[index] ?? "");
+        pathTexts.set(param.name, [text]);
+        typedPath[param.name] = param.convert(text);
+      });
       context.params = typedPath;
       const issues: ValidationIssue[] = [];
       const collect = async (result: SourceResult | Promise<SourceResult>) => {
@@ -120,18 +121,8 @@ export function compileRoute(definition: RouteDefinition, appBodyLimit: number):
         if (done.issues !== undefined) issues.push(...done.issues);
         return done.issues === undefined ? done.value : undefined;
       };
-      for (const [key, validator] of sources) {
-        if (validator === undefined) continue;
-        const values =
-          key === "params"
-            ? valuesOf(pathValues)
-            : key === "query"
-              ? valuesOf(incoming.search === "" ? EMPTY : parseQuery(incoming.search))
-              : key === "headers"
-                ? headerValues(incoming)
-                : singleValues(parseCookies(incoming.header("cookie")));
-        context[key] = await collect(validator(values));
-      }
+      for (const step of steps)
+        context[step.key] = await collect(step.validate(step.read(incoming, pathTexts)));
       if (validateBody !== undefined) context.body = await collect(validateBody(body));
       if (issues.length > 0) throw new RequestValidationError(issues);
 
