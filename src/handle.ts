@@ -7,6 +7,7 @@ import {
   isResponseValidationError,
 } from "./errors.ts";
 import type { Incoming, Outgoing, PlainResponse } from "./exchange.ts";
+import { decodePath } from "./internal/percent.ts";
 import type { Logger } from "./logger.ts";
 import type { Matcher } from "./matcher.ts";
 import { type Reply, replyToPlain } from "./responses.ts";
@@ -42,7 +43,24 @@ export function detailResponse(
     value,
   ]);
   if (forbidsBody(status)) return { status, headers: pairs, body: null };
-  return { status, headers: [JSON_TYPE, ...pairs], body: JSON.stringify({ detail }) };
+  let body: string;
+  try {
+    body = JSON.stringify({ detail });
+  } catch {
+    // A validation error echoes the client's input, which may nest deeper than the serializer's stack allows.
+    body = JSON.stringify({ detail: elideDeep(detail, MAX_DETAIL_DEPTH) });
+  }
+  return { status, headers: [JSON_TYPE, ...pairs], body };
+}
+
+const MAX_DETAIL_DEPTH = 32;
+
+/** A copy of `value` with whatever lies deeper than `depth` levels replaced by the text `"[too deep]"`. */
+function elideDeep(value: unknown, depth: number): unknown {
+  if (typeof value !== "object" || value === null) return value;
+  if (depth === 0) return "[too deep]";
+  if (Array.isArray(value)) return value.map((item) => elideDeep(item, depth - 1));
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, elideDeep(item, depth - 1)]));
 }
 
 /**
@@ -50,13 +68,17 @@ export function detailResponse(
  * there with 307 (which keeps the method and body). The location is relative, so it keeps the scheme and host the
  * client used, and it never starts with `//` or `/\\`, which a browser would read as another host.
  */
-function slashRedirect(matcher: Matcher<CompiledRoute>, incoming: Incoming): string | undefined {
-  const { path } = incoming;
+function slashRedirect(
+  matcher: Matcher<CompiledRoute>,
+  incoming: Incoming,
+  path: string,
+): string | undefined {
   if (path === "/" || path.length === 0) return undefined;
-  const toggled = path.endsWith("/") ? path.slice(0, -1) : `${path}/`;
-  if (toggled === "" || /^\/[\\/]/.test(toggled)) return undefined;
-  if (matcher.match(incoming.method, toggled).kind === "not-found") return undefined;
-  return incoming.search === "" ? toggled : `${toggled}?${incoming.search}`;
+  const toggle = (text: string) => (text.endsWith("/") ? text.slice(0, -1) : `${text}/`);
+  const target = toggle(incoming.path);
+  if (target === "" || /^\/[\\/]/.test(target)) return undefined;
+  if (matcher.match(incoming.method, toggle(path)).kind === "not-found") return undefined;
+  return incoming.search === "" ? target : `${target}?${incoming.search}`;
 }
 
 /** The request path: match, run the route's plan, and turn any error into a response. */
@@ -99,13 +121,14 @@ export function createDispatcher(
   }
 
   return async (incoming) => {
-    const match = matcher.match(incoming.method, incoming.path);
     try {
+      const path = decodePath(incoming.path);
+      const match = matcher.match(incoming.method, path);
       if (match.kind === "found") return await match.value.run(incoming, match.params);
       if (match.kind === "method-not-allowed") {
         throw new HTTPException(405, undefined, { allow: match.allow.join(", ") });
       }
-      const location = slashRedirect(matcher, incoming);
+      const location = slashRedirect(matcher, incoming, path);
       if (location !== undefined) return { status: 307, headers: [["location", location]], body: null };
       throw new HTTPException(404);
     } catch (error) {

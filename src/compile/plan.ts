@@ -1,7 +1,8 @@
 import { RequestContext } from "../context.ts";
-import { BriskError, HTTPException, RequestValidationError, type ValidationIssue } from "../errors.ts";
+import { BriskError, RequestValidationError, type ValidationIssue } from "../errors.ts";
 import type { Incoming, Outgoing } from "../exchange.ts";
 import { parseCookies } from "../internal/cookies.ts";
+import { decodeSegment } from "../internal/percent.ts";
 import { parseQuery } from "../internal/query.ts";
 import type { PathTemplate } from "../path.ts";
 import { appendHeaders, dedupeContentType, isReply, replyToPlain } from "../responses.ts";
@@ -22,7 +23,7 @@ export interface RouteDefinition {
 /** Everything the request path needs for one route, computed once at startup. */
 export interface CompiledRoute {
   readonly definition: RouteDefinition;
-  /** Runs the route for a matched request; `params` are the path's captured (still encoded) texts. */
+  /** Runs the route for a matched request; `params` are the texts captured from the decoded path. */
   run(incoming: Incoming, params: readonly string[]): Promise<Outgoing>;
 }
 
@@ -52,15 +53,6 @@ function singleValues(map: ReadonlyMap<string, string>): ParamValues {
     },
     keys: () => map.keys(),
   };
-}
-
-function decodeParam(text: string): string {
-  if (!text.includes("%")) return text;
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    throw new HTTPException(400, "Malformed percent-encoding in the path");
-  }
 }
 
 type SourceKey = "params" | "query" | "headers" | "cookies";
@@ -110,7 +102,7 @@ export function compileRoute(definition: RouteDefinition, appBodyLimit: number):
       const pathTexts = new Map<string, string[]>();
       const typedPath: Record<string, string | number> = {};
       path.params.forEach((param, index) => {
-        const text = decodeParam(params[index] ?? "");
+        const text = decodeSegment(params[index] ?? "");
         pathTexts.set(param.name, [text]);
         typedPath[param.name] = param.convert(text);
       });

@@ -13,16 +13,27 @@ export interface FieldCoercion {
 
 const TRUE_WORDS = new Set(["1", "true", "t", "yes", "y", "on"]);
 const FALSE_WORDS = new Set(["0", "false", "f", "no", "n", "off"]);
-// JSON's number grammar plus a leading "+", as Python's int() and float() accept; never "inf" or "nan".
-const NUMBER_TEXT = /^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
+// Python's float() grammar without "inf" and "nan" (non-finite numbers are refused): sign, digits with optional
+// underscores between them, fraction, exponent, surrounding whitespace.
+const DIGITS = "\\d+(?:_\\d+)*";
+const NUMBER_TEXT = new RegExp(
+  `^\\s*[+-]?(?:${DIGITS}(?:\\.(?:${DIGITS})?)?|\\.${DIGITS})(?:[eE][+-]?${DIGITS})?\\s*$`,
+);
+// Pydantic's integer text: digits, optionally followed by a zero fraction ("5.00"); no exponent.
+const INTEGER_TEXT = new RegExp(`^\\s*[+-]?${DIGITS}(?:\\.0*)?\\s*$`);
 
 const identity = (text: string): unknown => text;
 
 /** A number when the text is one, else the text itself, which the schema then reports as `*_parsing`. */
 function toNumber(text: string): unknown {
   if (!NUMBER_TEXT.test(text)) return text;
-  const value = Number(text);
+  const value = Number(text.replace(/_/g, ""));
   return Number.isFinite(value) ? value : text;
+}
+
+/** An integer when the text is one (`"1e3"` is not, as in Pydantic), else the text itself. */
+function toInteger(text: string): unknown {
+  return INTEGER_TEXT.test(text) ? toNumber(text) : text;
 }
 
 /** FastAPI's boolean words, case-insensitive; anything else stays text and fails as `bool_parsing`. */
@@ -34,15 +45,15 @@ function toBoolean(text: string): unknown {
 function scalarCoercion(types: Set<string>): (text: string) => unknown {
   // A schema that accepts text takes the text as it is (Pydantic's smart unions prefer the exact type).
   if (types.has("string") || types.size === 0) return identity;
-  const numeric = types.has("number") || types.has("integer");
+  const numeric = types.has("number") ? toNumber : types.has("integer") ? toInteger : undefined;
   const boolean = types.has("boolean");
-  if (numeric && boolean) {
+  if (numeric !== undefined && boolean) {
     return (text) => {
-      const number = toNumber(text);
+      const number = numeric(text);
       return typeof number === "number" ? number : toBoolean(text);
     };
   }
-  return numeric ? toNumber : boolean ? toBoolean : identity;
+  return numeric ?? (boolean ? toBoolean : identity);
 }
 
 /** Compiles the coercion of one field from its JSON Schema (undefined: keep text, take the last value). */
