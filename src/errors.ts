@@ -26,9 +26,9 @@ export class HTTPException extends Error {
   readonly detail: unknown;
   readonly headers: Readonly<Record<string, string>> | undefined;
 
-  /** `detail` defaults to the status's reason phrase; it may be any JSON value. */
+  /** `detail` defaults to the status's reason phrase (also for `null`, as FastAPI's `None`); any JSON value. */
   constructor(status: number, detail?: unknown, headers?: Record<string, string>) {
-    const text = detail === undefined ? reasonPhrase(status) : detail;
+    const text = detail === undefined || detail === null ? reasonPhrase(status) : detail;
     super(typeof text === "string" ? text : JSON.stringify(text));
     if (!Number.isInteger(status) || status < 100 || status > 599) {
       throw new BriskError(
@@ -46,9 +46,12 @@ export class HTTPException extends Error {
 export class RequestValidationError extends Error {
   override name = "RequestValidationError";
   readonly issues: readonly ValidationIssue[];
-  constructor(issues: readonly ValidationIssue[]) {
+  /** The parsed request body, if the route has one (FastAPI's `RequestValidationError.body`). */
+  readonly body: unknown;
+  constructor(issues: readonly ValidationIssue[], body?: unknown) {
     super(`${issues.length} validation error${issues.length === 1 ? "" : "s"} in the request`);
     this.issues = issues;
+    this.body = body;
   }
   /** The issues, as FastAPI's `RequestValidationError.errors()` returns them. */
   errors(): readonly ValidationIssue[] {

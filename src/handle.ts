@@ -5,6 +5,7 @@ import {
   isHTTPException,
   isRequestValidationError,
   isResponseValidationError,
+  RequestValidationError,
 } from "./errors.ts";
 import type { Incoming, Outgoing, PlainResponse } from "./exchange.ts";
 import { decodePath } from "./internal/percent.ts";
@@ -87,26 +88,46 @@ export function createDispatcher(
   handlers: ExceptionHandlers,
   logger: Logger,
 ): (incoming: Incoming) => Promise<Outgoing> {
+  /**
+   * Starlette's lookup: an HTTPException's status first, then the error's classes from the most specific. brisk's
+   * own client-error classes end the walk at their default, so a handler for `Error` does not swallow 404s and
+   * 422s; any other error may be handled as status 500.
+   */
   function findHandler(error: unknown): ExceptionHandler<never> | undefined {
+    if (typeof error !== "object" || error === null) return undefined;
+    if (isHTTPException(error)) {
+      const handler = handlers.byStatus.get(error.status);
+      if (handler !== undefined) return handler;
+    }
     for (let proto = Object.getPrototypeOf(error); proto !== null; proto = Object.getPrototypeOf(proto)) {
       const handler = handlers.byClass.get(proto.constructor);
       if (handler !== undefined) return handler;
+      if (proto.constructor === HTTPException || proto.constructor === RequestValidationError)
+        return undefined;
     }
-    return isHTTPException(error) ? handlers.byStatus.get(error.status) : undefined;
+    return undefined;
   }
 
-  function defaultResponse(error: unknown, incoming: Incoming): PlainResponse {
-    if (isHTTPException(error)) return detailResponse(error.status, error.detail, error.headers);
-    if (isRequestValidationError(error)) return detailResponse(422, error.issues);
+  /** Errors no handler claimed are server bugs: logged with their stack, and offered to a handler for 500. */
+  function logUnexpected(error: unknown, incoming: Incoming): void {
     const where = `${incoming.method} ${incoming.path}`;
     if (isResponseValidationError(error)) logger.error(`${where}: ${error.message}`, error);
     else logger.error(`${where}: unhandled error`, error);
+  }
+
+  function defaultResponse(error: unknown): PlainResponse {
+    if (isHTTPException(error)) return detailResponse(error.status, error.detail, error.headers);
+    if (isRequestValidationError(error)) return detailResponse(422, error.issues);
     return detailResponse(500, "Internal Server Error");
   }
 
   async function renderError(error: unknown, incoming: Incoming): Promise<Outgoing> {
-    const handler = typeof error === "object" && error !== null ? findHandler(error) : undefined;
-    if (handler === undefined) return defaultResponse(error, incoming);
+    let handler = findHandler(error);
+    if (handler === undefined && !isHTTPException(error) && !isRequestValidationError(error)) {
+      logUnexpected(error, incoming);
+      handler = handlers.byStatus.get(500);
+    }
+    if (handler === undefined) return defaultResponse(error);
     try {
       const result = await (handler as ExceptionHandler<unknown>)(error, {
         get request() {

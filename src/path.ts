@@ -110,7 +110,7 @@ type BracedParams<Path extends string> = Path extends `${string}{${infer Inner}}
   ? { [K in ParamName<Inner>]: ParamValue<Inner> } & BracedParams<Rest>
   : unknown;
 
-type Flatten<T> = { [K in keyof T]: T[K] };
+type Flatten<T> = unknown extends T ? Record<never, never> : { [K in keyof T]: T[K] };
 
 /**
  * The path parameters a template declares, typed: `"/items/{id:int}/{name}"` → `{ id: number; name: string }`.

@@ -52,12 +52,21 @@ export interface RouteSpec {
   readonly hidden?: boolean;
 }
 
+type Out<Schema> = Schema extends StandardSchemaV1 ? StandardSchemaV1.InferOutput<Schema> : never;
+
+/** A shape's output, with fields whose schema may produce `undefined` optional, as `z.object` types them. */
+type ShapeOutput<Shape extends SchemaShape> = {
+  -readonly [K in keyof Shape as undefined extends Out<Shape[K]> ? never : K]: Out<Shape[K]>;
+} & {
+  -readonly [K in keyof Shape as undefined extends Out<Shape[K]> ? K : never]?: Out<Shape[K]>;
+};
+
 /** The validated, typed value of a parameter source. */
 export type SourceOutput<Source> = Source extends StandardSchemaV1
   ? StandardSchemaV1.InferOutput<Source>
   : Source extends SchemaShape
-    ? { -readonly [K in keyof Source]: StandardSchemaV1.InferOutput<Source[K]> }
-    : Record<string, never>;
+    ? { [K in keyof ShapeOutput<Source>]: ShapeOutput<Source>[K] }
+    : Record<never, never>;
 
 type Field<Spec, Key extends string, Fallback> = Spec extends { readonly [K in Key]: infer Source }
   ? SourceOutput<Source>
@@ -91,9 +100,9 @@ export interface CookieOptions {
 /** What a handler receives: every input validated and typed from the route's path and spec. */
 export interface Context<Path extends string, Spec extends RouteSpec> {
   readonly params: Field<Spec, "params", PathParams<Path>>;
-  readonly query: Field<Spec, "query", Record<string, never>>;
-  readonly headers: Field<Spec, "headers", Record<string, never>>;
-  readonly cookies: Field<Spec, "cookies", Record<string, never>>;
+  readonly query: Field<Spec, "query", Record<never, never>>;
+  readonly headers: Field<Spec, "headers", Record<never, never>>;
+  readonly cookies: Field<Spec, "cookies", Record<never, never>>;
   readonly body: Spec extends { readonly body: infer Body extends StandardSchemaV1 }
     ? StandardSchemaV1.InferOutput<Body>
     : undefined;

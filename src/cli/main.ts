@@ -40,7 +40,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   try {
     parsed = parseServeArgs(rest);
   } catch (error) {
-    fail(error instanceof Error ? error.message : String(error));
+    // Node's parseArgs explains some mistakes over several lines; the first one says what is wrong.
+    fail((error instanceof Error ? error.message : String(error)).split("\n")[0]!);
   }
   const { values, positionals } = parsed;
   if (values.help) {
@@ -61,7 +62,10 @@ export async function main(argv: readonly string[]): Promise<void> {
   } catch (error) {
     if (error instanceof EntrypointError) fail(error.message);
     if (isAddressInUse(error)) fail(`${host}:${port} is already in use`);
-    throw error;
+    // The app's own code failed while loading or starting: its stack is what the developer needs.
+    console.error(`brisk: could not start "${entrypoint}":`);
+    console.error(error);
+    process.exit(1);
   }
 }
 

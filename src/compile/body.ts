@@ -24,7 +24,7 @@ export function parseJsonBody(bytes: Uint8Array, contentType: string | undefined
   try {
     text = decoder.decode(bytes);
   } catch {
-    throw new HTTPException(400, "The body is not valid UTF-8");
+    throw new HTTPException(400, "There was an error parsing the body");
   }
   try {
     return secureJson.parse(text, null, { protoAction: "error", constructorAction: "error" });
@@ -58,7 +58,7 @@ export function compileBodyValidator(
               loc: ["body"],
               raw: value,
               zod,
-              missingTopInput: "parent",
+              kind: "body",
             }),
           };
     const result = validate(schema, value);

@@ -91,7 +91,6 @@ function compileObjectSource(
   const passUnknown = location !== "header";
   const zod = isZodSchema(schema) ? schema : undefined;
   const wireName = (key: string) => fields.find((field) => field.key === key)?.wire ?? key;
-  const missingTopInput = "null" as const;
 
   return (values) => {
     const raw: Record<string, unknown> = {};
@@ -109,7 +108,7 @@ function compileObjectSource(
         raw[wire] = input[wire] = all[all.length - 1];
       }
     }
-    const source: IssueSource = { loc: [location], raw, zod, wireName, missingTopInput };
+    const source: IssueSource = { loc: [location], raw, zod, wireName, kind: "text" };
     const result = validate(schema, input);
     return result instanceof Promise ? result.then((done) => finish(done, source)) : finish(result, source);
   };
@@ -144,7 +143,7 @@ function compileFieldSources(
         loc: [location, field.wire],
         raw,
         zod: field.zod,
-        missingTopInput: "null",
+        kind: "text",
       };
       issues.push(...toValidationIssues(result.issues, source));
     }

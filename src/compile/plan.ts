@@ -116,7 +116,7 @@ export function compileRoute(definition: RouteDefinition, appBodyLimit: number):
       for (const step of steps)
         context[step.key] = await collect(step.validate(step.read(incoming, pathTexts)));
       if (validateBody !== undefined) context.body = await collect(validateBody(body));
-      if (issues.length > 0) throw new RequestValidationError(issues);
+      if (issues.length > 0) throw new RequestValidationError(issues, body);
 
       const result = await handler(context);
       return toOutgoing(result, context, status, serialize);

@@ -26,7 +26,7 @@ export function compileSerializer(route: string, schema: StandardSchemaV1 | unde
   const zod: $ZodType | undefined = isZodSchema(schema) ? schema : undefined;
   const finish = (value: unknown, result: Awaited<ReturnType<typeof validate>>): string => {
     if (result.issues === undefined) return stringify(result.value);
-    const source = { loc: ["response"], raw: value, zod, missingTopInput: "parent" } as const;
+    const source = { loc: ["response"], raw: value, zod, kind: "response" } as const;
     throw new ResponseValidationError(route, toValidationIssues(result.issues, source));
   };
   return (value) => {

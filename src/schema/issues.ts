@@ -13,8 +13,12 @@ export interface IssueSource {
   readonly zod: $ZodType | undefined;
   /** Maps the first path key to its wire name (`user_agent` → `user-agent` for headers). */
   readonly wireName?: (key: string) => string;
-  /** For a missing value whose parent is the top of a parameter source, Pydantic reports `input: null`. */
-  readonly missingTopInput: "null" | "parent";
+  /**
+   * What was validated. `text` (path, query, headers, cookies): strings that failed to coerce are `*_parsing`
+   * errors and a missing field's `input` is null. `body` and `response` (JSON values): a string where a number is
+   * expected is `*_type`, a missing field's `input` is the enclosing object, and a `null` body counts as missing.
+   */
+  readonly kind: "text" | "body" | "response";
 }
 
 /** A Zod issue as the Standard Schema interface passes it along: the standard fields plus Zod's own. */
@@ -76,12 +80,13 @@ const FIELD_TYPES: Readonly<Record<string, string>> = {
 
 type Shape = Pick<ValidationIssue, "type" | "msg" | "ctx">;
 
-function typeError(expected: string, kind: string | undefined, input: unknown): Shape {
+function typeError(expected: string, kind: string | undefined, input: unknown, fromText: boolean): Shape {
   const target = kind === "int" || expected === "int" || expected === "bigint" ? "int" : expected;
   const nonFinite = typeof input === "number" && !Number.isFinite(input);
+  const text = fromText && typeof input === "string";
   switch (target) {
     case "int":
-      if (typeof input === "string") {
+      if (text) {
         return {
           type: "int_parsing",
           msg: "Input should be a valid integer, unable to parse string as an integer",
@@ -96,7 +101,7 @@ function typeError(expected: string, kind: string | undefined, input: unknown): 
       }
       return { type: "int_type", msg: "Input should be a valid integer" };
     case "number":
-      if (typeof input === "string") {
+      if (text) {
         return {
           type: "float_parsing",
           msg: "Input should be a valid number, unable to parse string as a number",
@@ -105,7 +110,7 @@ function typeError(expected: string, kind: string | undefined, input: unknown): 
       if (nonFinite) return { type: "finite_number", msg: "Input should be a finite number" };
       return { type: "float_type", msg: "Input should be a valid number" };
     case "boolean":
-      return typeof input === "string"
+      return text
         ? { type: "bool_parsing", msg: "Input should be a valid boolean, unable to interpret input" }
         : { type: "bool_type", msg: "Input should be a valid boolean" };
     case "string":
@@ -209,8 +214,9 @@ function convert(
   const zod = source.zod === undefined ? undefined : zodSchemaAt(source.zod, path);
   const kind = zod === undefined ? undefined : zodKind(zod);
 
-  if (value === MISSING || (value === undefined && issue.code === "invalid_type")) {
-    const top = path.length <= 1 && source.missingTopInput === "null";
+  const absent = value === undefined || (value === null && path.length === 0 && source.kind === "body");
+  if (value === MISSING || (absent && issue.code === "invalid_type")) {
+    const top = path.length <= 1 && source.kind === "text";
     out.push({
       type: "missing",
       loc,
@@ -222,7 +228,7 @@ function convert(
   let shape: Shape;
   switch (issue.code) {
     case "invalid_type":
-      shape = typeError(issue.expected ?? "value", kind, value);
+      shape = typeError(issue.expected ?? "value", kind, value, source.kind === "text");
       break;
     case "too_small":
     case "too_big":

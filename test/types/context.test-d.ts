@@ -23,8 +23,10 @@ export function registrations(app: App): void {
   // Path parameters come from the template: `{name}` is a string.
   app.get("/greetings/{lang}", {}, ({ params, query, body }) => {
     expectType<Equal<typeof params, { lang: string }>>();
-    expectType<Equal<typeof query, Record<string, never>>>();
+    expectType<Equal<typeof query, Empty>>();
     expectType<Equal<typeof body, undefined>>();
+    // @ts-expect-error -- a route without a query spec has no query parameters to read
+    query.limit;
     // @ts-expect-error -- a typo of a path parameter's name is an error
     params.lnag;
     // @ts-expect-error -- `lang` is a string, not a number
@@ -104,7 +106,7 @@ export function registrations(app: App): void {
       cookies: z.object({ session: z.string(), theme: z.enum(["light", "dark"]).default("light") }),
     },
     ({ headers, cookies }) => {
-      expectType<Equal<typeof headers, { user_agent: string; x_count: number | undefined }>>();
+      expectType<Equal<typeof headers, { user_agent: string; x_count?: number | undefined }>>();
       expectType<Equal<typeof cookies, { session: string; theme: "light" | "dark" }>>();
       // @ts-expect-error -- a header that is not declared
       headers.authorization;
