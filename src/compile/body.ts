@@ -4,7 +4,8 @@ import { HTTPException, RequestValidationError, type ValidationIssue } from "../
 import { findJsonSyntaxError } from "../internal/json-error.ts";
 import { isJsonMediaType } from "../internal/media-type.ts";
 import { toValidationIssues } from "../schema/issues.ts";
-import { type StandardSchemaV1, validate } from "../schema/standard.ts";
+import type { StandardSchemaV1, Validated } from "../schema/standard.ts";
+import { compileValidator } from "../schema/validator.ts";
 import { isZodSchema } from "../schema/zod.ts";
 import type { SourceResult } from "./params.ts";
 
@@ -49,8 +50,9 @@ export function compileBodyValidator(
   schema: StandardSchemaV1,
 ): (value: unknown) => SourceResult | Promise<SourceResult> {
   const zod: $ZodType | undefined = isZodSchema(schema) ? schema : undefined;
+  const validate = compileValidator(schema);
   return (value) => {
-    const finish = (result: Awaited<ReturnType<typeof validate>>): SourceResult =>
+    const finish = (result: Validated): SourceResult =>
       result.issues === undefined
         ? { value: result.value }
         : {
@@ -61,7 +63,7 @@ export function compileBodyValidator(
               kind: "body",
             }),
           };
-    const result = validate(schema, value);
+    const result = validate(value);
     return result instanceof Promise ? result.then(finish) : finish(result);
   };
 }

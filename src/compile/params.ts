@@ -5,7 +5,8 @@ import type { ParamSchema, SchemaShape } from "../route.ts";
 import { compileCoercion, type FieldCoercion } from "../schema/coerce.ts";
 import { type IssueSource, toValidationIssues } from "../schema/issues.ts";
 import { propertySchema, toJsonSchema } from "../schema/json-schema.ts";
-import { isStandardSchema, type StandardSchemaV1, validate } from "../schema/standard.ts";
+import { isStandardSchema, type StandardSchemaV1, type Validated } from "../schema/standard.ts";
+import { compileValidator } from "../schema/validator.ts";
 import { isZodSchema } from "../schema/zod.ts";
 
 /** Where a parameter comes from; also the first element of its errors' `loc`. */
@@ -43,7 +44,7 @@ function coerceField(raw: unknown, field: Field): unknown {
   return Array.isArray(raw) ? raw.map(field.coercion.coerce) : field.coercion.coerce(raw as string);
 }
 
-function finish(result: Awaited<ReturnType<typeof validate>>, source: IssueSource): SourceResult {
+function finish(result: Validated, source: IssueSource): SourceResult {
   return result.issues === undefined
     ? { value: result.value }
     : { issues: toValidationIssues(result.issues, source) };
@@ -91,6 +92,7 @@ function compileObjectSource(
   const passUnknown = location !== "header";
   const zod = isZodSchema(schema) ? schema : undefined;
   const wireName = (key: string) => fields.find((field) => field.key === key)?.wire ?? key;
+  const validate = compileValidator(schema);
 
   return (values) => {
     const raw: Record<string, unknown> = {};
@@ -109,7 +111,7 @@ function compileObjectSource(
       }
     }
     const source: IssueSource = { loc: [location], raw, zod, wireName, kind: "text" };
-    const result = validate(schema, input);
+    const result = validate(input);
     return result instanceof Promise ? result.then((done) => finish(done, source)) : finish(result, source);
   };
 }
@@ -124,7 +126,7 @@ function compileFieldSources(
     return {
       key,
       wire: wireOf(key),
-      schema,
+      validate: compileValidator(schema),
       coercion: compileCoercion(root ?? {}, root),
       zod: isZodSchema(schema) ? schema : undefined,
     };
@@ -134,7 +136,7 @@ function compileFieldSources(
     const issues: ValidationIssue[] = [];
     for (const field of fields) {
       const raw = rawField(values, field);
-      const result = await validate(field.schema, coerceField(raw, field));
+      const result = await field.validate(coerceField(raw, field));
       if (result.issues === undefined) {
         if (result.value !== undefined) value[field.key] = result.value;
         continue;

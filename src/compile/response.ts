@@ -1,7 +1,8 @@
 import type { $ZodType } from "zod/v4/core";
 import { ResponseValidationError } from "../errors.ts";
 import { toValidationIssues } from "../schema/issues.ts";
-import { type StandardSchemaV1, validate } from "../schema/standard.ts";
+import type { StandardSchemaV1, Validated } from "../schema/standard.ts";
+import { compileValidator } from "../schema/validator.ts";
 import { isZodSchema } from "../schema/zod.ts";
 
 /** Turns a handler's returned data into the JSON text of the success body. */
@@ -24,13 +25,14 @@ function stringify(value: unknown): string {
 export function compileSerializer(route: string, schema: StandardSchemaV1 | undefined): Serializer {
   if (schema === undefined) return stringify;
   const zod: $ZodType | undefined = isZodSchema(schema) ? schema : undefined;
-  const finish = (value: unknown, result: Awaited<ReturnType<typeof validate>>): string => {
+  const validate = compileValidator(schema);
+  const finish = (value: unknown, result: Validated): string => {
     if (result.issues === undefined) return stringify(result.value);
     const source = { loc: ["response"], raw: value, zod, kind: "response" } as const;
     throw new ResponseValidationError(route, toValidationIssues(result.issues, source));
   };
   return (value) => {
-    const result = validate(schema, value);
+    const result = validate(value);
     return result instanceof Promise ? result.then((done) => finish(value, done)) : finish(value, result);
   };
 }

@@ -27,10 +27,11 @@ export function jsonSchemaConverter(schema: StandardSchemaV1): StandardJSONSchem
   return typeof props.jsonSchema?.input === "function" ? props.jsonSchema : undefined;
 }
 
-/**
- * Validates through the Standard Schema interface. Synchronous when the schema is (the common case), so that the
- * request path allocates no promise it does not need.
- */
-export function validate(schema: StandardSchemaV1, value: unknown): Validated | Promise<Validated> {
-  return schema["~standard"].validate(value) as Validated | Promise<Validated>;
+/** A compiled validation: synchronous when the schema is (the common case), so no promise is made per request. */
+export type Validator = (value: unknown) => Validated | Promise<Validated>;
+
+/** Validates through the Standard Schema interface, for libraries other than Zod. */
+export function standardValidator(schema: StandardSchemaV1): Validator {
+  const { validate } = schema["~standard"];
+  return (value) => validate(value) as Validated | Promise<Validated>;
 }

@@ -1,5 +1,5 @@
-import type { $ZodType } from "zod/v4/core";
-import type { StandardSchemaV1 } from "./standard.ts";
+import { $ZodAsyncError, type $ZodType, config, util } from "zod/v4/core";
+import type { StandardSchemaV1, Validated, Validator } from "./standard.ts";
 
 /** The parts of a Zod 4 definition brisk reads: its kind and the children needed to walk a path. */
 interface ZodDef {
@@ -66,4 +66,34 @@ export function zodKind(schema: $ZodType): string {
     if (integer(def.format) || def.checks?.some((check) => integer(check._zod.def.format))) return "int";
   }
   return def.type;
+}
+
+const SYNC = { async: false } as const;
+const ASYNC = { async: true } as const;
+
+/**
+ * Validates with Zod's own entry point rather than `~standard.validate`, which builds an Error (and its stack) for
+ * every failure: the request path pays only for the issues, and finalizes their messages only when there are some.
+ */
+export function zodValidator(schema: $ZodType): Validator {
+  const finish = (
+    payload: { value: unknown; issues: unknown[] },
+    ctx: typeof SYNC | typeof ASYNC,
+  ): Validated =>
+    payload.issues.length === 0
+      ? { value: payload.value }
+      : { issues: payload.issues.map((issue) => util.finalizeIssue(issue as never, ctx, config())) };
+  return (value) => {
+    try {
+      const payload = schema._zod.run({ value, issues: [] }, SYNC);
+      if (!(payload instanceof Promise)) return finish(payload, SYNC);
+      // A synchronous run that met an async refinement: its result is not trusted (as in Zod's own safeParse).
+      payload.catch(() => {});
+    } catch (error) {
+      if (!(error instanceof $ZodAsyncError)) throw error;
+    }
+    // Async refinements and transforms: run again in async mode.
+    const pending = schema._zod.run({ value, issues: [] }, ASYNC);
+    return Promise.resolve(pending).then((payload) => finish(payload, ASYNC));
+  };
 }

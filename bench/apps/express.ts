@@ -1,0 +1,50 @@
+// Express 5 with express.json() and Zod safeParse; ETag and X-Powered-By off, the usual production settings.
+import express from "express";
+import { z } from "zod";
+import { greetingList, greetings, HOST, ItemStore, port, ready } from "./common.ts";
+
+const Item = z.object({
+  name: z.string().min(1).max(100),
+  price: z.number().gt(0),
+  tags: z.array(z.string()).max(10).default([]),
+  description: z.string().optional(),
+});
+
+const Page = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(10),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
+const store = new ItemStore();
+const app = express();
+app.disable("etag");
+app.disable("x-powered-by");
+app.use(express.json());
+
+app.get("/greetings", (_req, res) => {
+  res.json(greetingList);
+});
+
+app.get("/greetings/:lang", (req, res) => {
+  const { lang } = req.params;
+  const text = greetings.get(lang);
+  if (text === undefined) res.status(404).json({ detail: `No greeting for '${lang}'` });
+  else res.json({ lang, text });
+});
+
+app.post("/items", (req, res) => {
+  const result = Item.safeParse(req.body);
+  if (!result.success) res.status(422).json({ issues: result.error.issues });
+  else res.status(201).json(store.add(result.data));
+});
+
+app.get("/items", (req, res) => {
+  const result = Page.safeParse(req.query);
+  if (!result.success) res.status(422).json({ issues: result.error.issues });
+  else res.json(store.page(result.data.limit, result.data.offset));
+});
+
+app.listen(port(), HOST, (error) => {
+  if (error) throw error;
+  ready();
+});
