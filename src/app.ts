@@ -52,7 +52,7 @@ export class App {
   readonly #routes: CompiledRoute[] = [];
   readonly #byClass = new Map<ErrorClass, ExceptionHandler<never>>();
   readonly #byStatus = new Map<number, ExceptionHandler<never>>();
-  #dispatch: ((incoming: Incoming) => Promise<Outgoing>) | undefined;
+  #dispatch: ((incoming: Incoming) => Outgoing | Promise<Outgoing>) | undefined;
 
   constructor(options: AppOptions = {}) {
     const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
@@ -177,12 +177,15 @@ export class App {
     return toWebResponse(outgoing, request.method === "HEAD");
   };
 
-  /** Handles a request given in brisk's adapter-neutral shape; for adapters. */
-  handle(incoming: Incoming): Promise<Outgoing> {
+  /**
+   * Handles a request given in brisk's adapter-neutral shape; for adapters. Never throws or rejects: every error
+   * becomes a response. Synchronous when nothing in the route is asynchronous.
+   */
+  handle(incoming: Incoming): Outgoing | Promise<Outgoing> {
     return this.#dispatcher()(incoming);
   }
 
-  #dispatcher(): (incoming: Incoming) => Promise<Outgoing> {
+  #dispatcher(): (incoming: Incoming) => Outgoing | Promise<Outgoing> {
     if (this.#dispatch !== undefined) return this.#dispatch;
     const matcher = new Matcher<CompiledRoute>();
     for (const route of this.#routes) matcher.add(route.definition.methods, route.definition.path, route);

@@ -21,7 +21,6 @@ export function reasonPhrase(status: number): string {
  * throw new HTTPException(404, `No greeting for '${lang}'`);
  */
 export class HTTPException extends Error {
-  override name = "HTTPException";
   readonly status: number;
   readonly detail: unknown;
   readonly headers: Readonly<Record<string, string>> | undefined;
@@ -29,7 +28,12 @@ export class HTTPException extends Error {
   /** `detail` defaults to the status's reason phrase (also for `null`, as FastAPI's `None`); any JSON value. */
   constructor(status: number, detail?: unknown, headers?: Record<string, string>) {
     const text = detail === undefined || detail === null ? reasonPhrase(status) : detail;
+    const limit = Error.stackTraceLimit;
+    // A client error is control flow, not a server bug: capturing a stack would cost more than the response.
+    Error.stackTraceLimit = 0;
     super(typeof text === "string" ? text : JSON.stringify(text));
+    Error.stackTraceLimit = limit;
+    this.name = "HTTPException";
     if (!Number.isInteger(status) || status < 100 || status > 599) {
       throw new BriskError(
         "BRISK_INVALID_STATUS",
@@ -44,12 +48,16 @@ export class HTTPException extends Error {
 
 /** The request did not match its route's schemas; the default handler answers 422 with `{"detail": issues}`. */
 export class RequestValidationError extends Error {
-  override name = "RequestValidationError";
   readonly issues: readonly ValidationIssue[];
   /** The parsed request body, if the route has one (FastAPI's `RequestValidationError.body`). */
   readonly body: unknown;
   constructor(issues: readonly ValidationIssue[], body?: unknown) {
+    const limit = Error.stackTraceLimit;
+    // Invalid input is the client's doing; a stack trace would say nothing and cost more than the 422 itself.
+    Error.stackTraceLimit = 0;
     super(`${issues.length} validation error${issues.length === 1 ? "" : "s"} in the request`);
+    Error.stackTraceLimit = limit;
+    this.name = "RequestValidationError";
     this.issues = issues;
     this.body = body;
   }

@@ -87,7 +87,7 @@ export function createDispatcher(
   matcher: Matcher<CompiledRoute>,
   handlers: ExceptionHandlers,
   logger: Logger,
-): (incoming: Incoming) => Promise<Outgoing> {
+): (incoming: Incoming) => Outgoing | Promise<Outgoing> {
   /**
    * Starlette's lookup: an HTTPException's status first, then the error's classes from the most specific. brisk's
    * own client-error classes end the walk at their default, so a handler for `Error` does not swallow 404s and
@@ -121,31 +121,42 @@ export function createDispatcher(
     return detailResponse(500, "Internal Server Error");
   }
 
-  async function renderError(error: unknown, incoming: Incoming): Promise<Outgoing> {
+  /** Turns an error into its response; synchronous unless a user handler is async. */
+  function renderError(error: unknown, incoming: Incoming): Outgoing | Promise<Outgoing> {
     let handler = findHandler(error);
     if (handler === undefined && !isHTTPException(error) && !isRequestValidationError(error)) {
       logUnexpected(error, incoming);
       handler = handlers.byStatus.get(500);
     }
     if (handler === undefined) return defaultResponse(error);
+    const failed = (handlerError: unknown): Outgoing => {
+      logger.error(`${incoming.method} ${incoming.path}: the exception handler failed`, handlerError);
+      return detailResponse(500, "Internal Server Error");
+    };
+    const toOutgoing = (result: Response | Reply): Outgoing =>
+      result instanceof Response ? result : replyToPlain(result);
     try {
-      const result = await (handler as ExceptionHandler<unknown>)(error, {
+      const result = (handler as ExceptionHandler<unknown>)(error, {
         get request() {
           return incoming.toRequest();
         },
       });
-      return result instanceof Response ? result : replyToPlain(result);
+      return result instanceof Promise ? result.then(toOutgoing, failed) : toOutgoing(result);
     } catch (handlerError) {
-      logger.error(`${incoming.method} ${incoming.path}: the exception handler failed`, handlerError);
-      return detailResponse(500, "Internal Server Error");
+      return failed(handlerError);
     }
   }
 
-  return async (incoming) => {
+  return (incoming) => {
     try {
       const path = decodePath(incoming.path);
       const match = matcher.match(incoming.method, path);
-      if (match.kind === "found") return await match.value.run(incoming, match.params);
+      if (match.kind === "found") {
+        const outgoing = match.value.run(incoming, match.params);
+        return outgoing instanceof Promise
+          ? outgoing.catch((error) => renderError(error, incoming))
+          : outgoing;
+      }
       if (match.kind === "method-not-allowed") {
         throw new HTTPException(405, undefined, { allow: match.allow.join(", ") });
       }

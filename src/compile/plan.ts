@@ -6,7 +6,7 @@ import { decodeSegment } from "../internal/percent.ts";
 import { parseQuery } from "../internal/query.ts";
 import type { PathTemplate } from "../path.ts";
 import { appendHeaders, dedupeContentType, isReply, replyToPlain } from "../responses.ts";
-import type { RouteSpec } from "../route.ts";
+import type { ResponseControl, RouteSpec } from "../route.ts";
 import { isStandardSchema } from "../schema/standard.ts";
 import { compileBodyValidator, parseJsonBody } from "./body.ts";
 import { compileSource, type ParamLocation, type ParamValues, type SourceResult } from "./params.ts";
@@ -24,7 +24,7 @@ export interface RouteDefinition {
 export interface CompiledRoute {
   readonly definition: RouteDefinition;
   /** Runs the route for a matched request; `params` are the texts captured from the decoded path. */
-  run(incoming: Incoming, params: readonly string[]): Promise<Outgoing>;
+  run(incoming: Incoming, params: readonly string[]): Outgoing | Promise<Outgoing>;
 }
 
 const JSON_HEADERS: readonly (readonly [string, string])[] = [["content-type", "application/json"]];
@@ -55,18 +55,35 @@ function singleValues(map: ReadonlyMap<string, string>): ParamValues {
   };
 }
 
-type SourceKey = "params" | "query" | "headers" | "cookies";
+type SourceKey = "params" | "query" | "headers" | "cookies" | "body";
 type ValuesReader = (incoming: Incoming, pathTexts: ReadonlyMap<string, readonly string[]>) => ParamValues;
 
 /** The parameter sources in FastAPI's order (which is also the order of their errors), and how each is read. */
-const SOURCES: readonly (readonly [SourceKey, ParamLocation, ValuesReader])[] = [
+const SOURCES: readonly (readonly [Exclude<SourceKey, "body">, ParamLocation, ValuesReader])[] = [
   ["params", "path", (_, pathTexts) => valuesOf(pathTexts)],
   ["query", "query", (incoming) => valuesOf(incoming.search === "" ? EMPTY : parseQuery(incoming.search))],
   ["headers", "header", headerValues],
   ["cookies", "cookie", (incoming) => singleValues(parseCookies(incoming.header("cookie")))],
 ];
 
-/** Compiles a route: validators for each declared source, the body reader, the serializer. */
+/** One validation of a route's inputs: reads its source from the request and validates it. */
+interface Step {
+  readonly key: SourceKey;
+  readonly run: (
+    incoming: Incoming,
+    pathTexts: ReadonlyMap<string, readonly string[]>,
+    body: unknown,
+  ) => SourceResult | Promise<SourceResult>;
+}
+
+const NO_PARAMS: Readonly<Record<string, never>> = Object.freeze({});
+const NO_TEXTS: ReadonlyMap<string, readonly string[]> = new Map();
+
+/**
+ * Compiles a route: validators for each declared source, the body reader, the serializer. The compiled `run`
+ * stays synchronous until something is really asynchronous (reading a body, an async handler or refinement), so a
+ * plain GET allocates no promise.
+ */
 export function compileRoute(definition: RouteDefinition, appBodyLimit: number): CompiledRoute {
   const { spec, path } = definition;
   const name = `${definition.methods.join(",")} ${path.template}`;
@@ -80,61 +97,128 @@ export function compileRoute(definition: RouteDefinition, appBodyLimit: number):
       }
     }
   }
-  const steps = SOURCES.flatMap(([key, location, read]) => {
+  const steps: Step[] = [];
+  for (const [key, location, read] of SOURCES) {
     const declared = spec[key];
-    return declared === undefined ? [] : [{ key, read, validate: compileSource(location, declared) }];
-  });
-  const validateBody = spec.body === undefined ? undefined : compileBodyValidator(spec.body);
+    if (declared === undefined) continue;
+    const validate = compileSource(location, declared);
+    steps.push({ key, run: (incoming, pathTexts) => validate(read(incoming, pathTexts)) });
+  }
+  if (spec.body !== undefined) {
+    const validate = compileBodyValidator(spec.body);
+    steps.push({ key: "body", run: (_incoming, _texts, body) => validate(body) });
+  }
+  const readsBody = spec.body !== undefined;
   const bodyLimit = spec.bodyLimit ?? appBodyLimit;
+  const validatesParams = spec.params !== undefined;
   const serialize: Serializer = compileSerializer(name, spec.response);
   const status = spec.status ?? 200;
   const handler = definition.handler as (context: RequestContext) => unknown;
 
+  /** Validates steps from `index` on, recording values and issues; a promise only once a step is async. */
+  function validateFrom(
+    index: number,
+    context: RequestContext,
+    incoming: Incoming,
+    pathTexts: ReadonlyMap<string, readonly string[]>,
+    body: unknown,
+    issues: ValidationIssue[],
+  ): Promise<void> | undefined {
+    for (let at = index; at < steps.length; at++) {
+      const step = steps[at]!;
+      const result = step.run(incoming, pathTexts, body);
+      if (result instanceof Promise) {
+        return result.then((done) => {
+          record(context, step.key, done, issues);
+          return validateFrom(at + 1, context, incoming, pathTexts, body, issues);
+        });
+      }
+      record(context, step.key, result, issues);
+    }
+    return undefined;
+  }
+
+  function respond(
+    context: RequestContext,
+    issues: ValidationIssue[],
+    body: unknown,
+  ): Outgoing | Promise<Outgoing> {
+    if (issues.length > 0) throw new RequestValidationError(issues, body);
+    const result = handler(context);
+    return result instanceof Promise
+      ? result.then((value) => toOutgoing(value, context, status, serialize))
+      : toOutgoing(result, context, status, serialize);
+  }
+
+  function afterBody(
+    incoming: Incoming,
+    params: readonly string[],
+    body: unknown,
+  ): Outgoing | Promise<Outgoing> {
+    const context = new RequestContext(incoming);
+    let pathTexts = NO_TEXTS;
+    if (path.params.length === 0) {
+      context.params = NO_PARAMS;
+    } else if (validatesParams) {
+      const texts = new Map<string, string[]>();
+      path.params.forEach((param, index) => {
+        texts.set(param.name, [decodeSegment(params[index] ?? "")]);
+      });
+      pathTexts = texts;
+    } else {
+      const typed: Record<string, string | number> = {};
+      path.params.forEach((param, index) => {
+        typed[param.name] = param.convert(decodeSegment(params[index] ?? ""));
+      });
+      context.params = typed;
+    }
+    const issues: ValidationIssue[] = [];
+    const pending = validateFrom(0, context, incoming, pathTexts, body, issues);
+    return pending === undefined
+      ? respond(context, issues, body)
+      : pending.then(() => respond(context, issues, body));
+  }
+
   return {
     definition,
-    async run(incoming, params) {
-      const context = new RequestContext(incoming);
+    run(incoming, params) {
+      if (!readsBody) return afterBody(incoming, params, undefined);
       // The body is read and parsed first, as FastAPI does: malformed JSON is reported even if params are bad too.
-      const body =
-        validateBody === undefined
-          ? undefined
-          : parseJsonBody(await incoming.readBody(bodyLimit), incoming.header("content-type"));
-      const pathTexts = new Map<string, string[]>();
-      const typedPath: Record<string, string | number> = {};
-      path.params.forEach((param, index) => {
-        const text = decodeSegment(params[index] ?? "");
-        pathTexts.set(param.name, [text]);
-        typedPath[param.name] = param.convert(text);
-      });
-      context.params = typedPath;
-      const issues: ValidationIssue[] = [];
-      const collect = async (result: SourceResult | Promise<SourceResult>) => {
-        const done = await result;
-        if (done.issues !== undefined) issues.push(...done.issues);
-        return done.issues === undefined ? done.value : undefined;
-      };
-      for (const step of steps)
-        context[step.key] = await collect(step.validate(step.read(incoming, pathTexts)));
-      if (validateBody !== undefined) context.body = await collect(validateBody(body));
-      if (issues.length > 0) throw new RequestValidationError(issues, body);
-
-      const result = await handler(context);
-      return toOutgoing(result, context, status, serialize);
+      return incoming
+        .readBody(bodyLimit)
+        .then((bytes) => afterBody(incoming, params, parseJsonBody(bytes, incoming.header("content-type"))));
     },
   };
 }
 
-async function toOutgoing(
+function record(
+  context: RequestContext,
+  key: SourceKey,
+  result: SourceResult,
+  issues: ValidationIssue[],
+): void {
+  if (result.issues === undefined) context[key] = result.value;
+  else issues.push(...result.issues);
+}
+
+function toOutgoing(
   result: unknown,
   context: RequestContext,
   defaultStatus: number,
   serialize: Serializer,
-): Promise<Outgoing> {
+): Outgoing | Promise<Outgoing> {
   if (result instanceof Response) return result;
   const control = RequestContext.responseOf(context);
   if (isReply(result)) return replyToPlain(result, control?.headers);
   const status = control?.status ?? defaultStatus;
-  const body = forbidsBody(status) ? null : await serialize(result);
+  if (forbidsBody(status)) return withControl(status, null, control);
+  const body = serialize(result);
+  return typeof body === "string"
+    ? withControl(status, body, control)
+    : body.then((text) => withControl(status, text, control));
+}
+
+function withControl(status: number, body: string | null, control: ResponseControl | undefined): Outgoing {
   if (control === undefined) return { status, headers: body === null ? [] : JSON_HEADERS, body };
   const headers: [string, string][] = body === null ? [] : [["content-type", "application/json"]];
   appendHeaders(headers, control.headers);

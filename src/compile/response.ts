@@ -1,6 +1,8 @@
+import fastJson from "fast-json-stringify";
 import type { $ZodType } from "zod/v4/core";
 import { ResponseValidationError } from "../errors.ts";
 import { toValidationIssues } from "../schema/issues.ts";
+import { toJsonSchema } from "../schema/json-schema.ts";
 import type { StandardSchemaV1, Validated } from "../schema/standard.ts";
 import { compileValidator } from "../schema/validator.ts";
 import { isZodSchema } from "../schema/zod.ts";
@@ -19,6 +21,23 @@ function stringify(value: unknown): string {
 }
 
 /**
+ * A serializer generated from the schema's output JSON Schema (fast-json-stringify), which writes each known
+ * field directly instead of walking the value generically. It only ever sees values the schema has validated;
+ * a schema it cannot compile falls back to `JSON.stringify`.
+ */
+function compileJsonWriter(schema: StandardSchemaV1): (value: unknown) => string {
+  const jsonSchema = toJsonSchema(schema, "output");
+  if (jsonSchema === undefined) return stringify;
+  try {
+    // A JSON Schema object from Zod or Standard JSON Schema is what fast-json-stringify reads; its own type is narrower.
+    const write = fastJson(jsonSchema as unknown as Parameters<typeof fastJson>[0]);
+    return (value) => (value === undefined ? "null" : write(value));
+  } catch {
+    return stringify;
+  }
+}
+
+/**
  * Compiles a route's serializer. With a `response` schema the value is validated and the schema's output is sent,
  * so keys the schema does not declare never reach the client; a mismatch is a {@link ResponseValidationError}.
  */
@@ -26,8 +45,9 @@ export function compileSerializer(route: string, schema: StandardSchemaV1 | unde
   if (schema === undefined) return stringify;
   const zod: $ZodType | undefined = isZodSchema(schema) ? schema : undefined;
   const validate = compileValidator(schema);
+  const write = compileJsonWriter(schema);
   const finish = (value: unknown, result: Validated): string => {
-    if (result.issues === undefined) return stringify(result.value);
+    if (result.issues === undefined) return write(result.value);
     const source = { loc: ["response"], raw: value, zod, kind: "response" } as const;
     throw new ResponseValidationError(route, toValidationIssues(result.issues, source));
   };

@@ -1,0 +1,122 @@
+// Starting and stopping a bench server, pinned to a core, and reading its memory from /proc.
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import { appFile, ROOT, type Server } from "./servers.ts";
+
+export interface Running {
+  readonly server: Server;
+  readonly child: ChildProcess;
+  readonly pid: number;
+  readonly port: number;
+  readonly url: string;
+  /** performance.now() just before the spawn. */
+  readonly spawnedAt: number;
+  /** Resolves when the app prints `ready`; rejects if it exits first. */
+  readonly ready: Promise<void>;
+  /** What the app wrote to stderr, for error messages. */
+  stderr(): string;
+  stop(): Promise<void>;
+}
+
+/** A port that was free a moment ago; the OS picks it. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts `node --import tsx bench/apps/<server>.ts` from the repository root, so every app pays the same loader
+ * cost; with `cpu`, under `taskset -c cpu` (taskset execs node, so the pid is node's).
+ */
+export async function startServer(server: Server, cpu?: number): Promise<Running> {
+  const port = await freePort();
+  const node = [process.execPath, "--import", "tsx", appFile(server)];
+  const [command, ...args] = cpu === undefined ? node : ["taskset", "-c", String(cpu), ...node];
+  const spawnedAt = performance.now();
+  const child = spawn(command!, args, {
+    cwd: ROOT,
+    env: { ...process.env, PORT: String(port), NODE_ENV: "production" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let errors = "";
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+    errors = (errors + chunk).slice(-4000);
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const ready = new Promise<void>((resolve, reject) => {
+    let out = "";
+    child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+      out += chunk;
+      if (out.split("\n").includes("ready")) resolve();
+    });
+    child.once("error", reject);
+    child.once("exit", (code, signal) =>
+      reject(new Error(`${server} exited before ready (${signal ?? `code ${code}`}): ${errors.trim()}`)),
+    );
+  });
+  ready.catch(() => {});
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill("SIGTERM");
+    const stopped = await Promise.race([exited.then(() => true), sleep(3000).then(() => false)]);
+    if (!stopped) {
+      child.kill("SIGKILL");
+      await exited;
+    }
+  };
+  if (child.pid === undefined) throw new Error(`could not start ${server}`);
+  return {
+    server,
+    child,
+    pid: child.pid,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    spawnedAt,
+    ready,
+    stderr: () => errors,
+    stop,
+  };
+}
+
+/** Resident memory of a process in bytes, from /proc/<pid>/status; NaN once it is gone. */
+export function residentBytes(pid: number): number {
+  try {
+    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return match === null ? Number.NaN : Number(match[1]) * 1024;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Samples a process's resident memory every `everyMs` until stopped; returns the peak in bytes. */
+export function sampleRss(pid: number, everyMs = 100): { stop(): number } {
+  let peak = Number.NaN;
+  const take = () => {
+    const now = residentBytes(pid);
+    if (Number.isFinite(now) && !(now <= peak)) peak = now;
+  };
+  take();
+  const timer = setInterval(take, everyMs);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      take();
+      return peak;
+    },
+  };
+}
+
+/** Pins this process (all its threads) to one core, so polling and sampling stay off the server's core. */
+export function pinSelf(cpu: number): boolean {
+  const result = spawnSync("taskset", ["-a", "-p", "-c", String(cpu), String(process.pid)], { stdio: "ignore" });
+  return result.status === 0;
+}

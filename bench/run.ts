@@ -1,0 +1,162 @@
+// The benchmark runner: `npm run bench` (full) or `npm run bench -- --quick`. See bench/README.md.
+import { spawnSync } from "node:child_process";
+import { existsSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { parseArgs } from "node:util";
+import { checkStatuses, seedItems, startupMs } from "./lib/check.ts";
+import { machine } from "./lib/machine.ts";
+import { pinSelf, type Running, residentBytes, sampleRss, startServer } from "./lib/process.ts";
+import { cellOf, type Results, renderReport } from "./lib/report.ts";
+import { isServer, ROOT, SERVERS, type Server } from "./lib/servers.ts";
+import { fixed, rate } from "./lib/table.ts";
+import { WORKLOADS, type Workload } from "./lib/workloads.ts";
+import { ensureWrk, runWrk } from "./lib/wrk.ts";
+
+const CONNECTIONS = 64;
+const SERVER_CPU = 0;
+const WRK_CPU = 1;
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    out: { type: "string" },
+    servers: { type: "string" },
+    workloads: { type: "string" },
+  },
+});
+
+function pick<T extends string>(list: string | undefined, all: readonly T[], what: string): T[] {
+  if (list === undefined) return [...all];
+  const names = list.split(",").map((name) => name.trim());
+  const unknown = names.filter((name) => !(all as readonly string[]).includes(name));
+  if (unknown.length > 0) throw new Error(`unknown ${what}: ${unknown.join(", ")} (known: ${all.join(", ")})`);
+  return all.filter((name) => names.includes(name));
+}
+
+const servers: Server[] = pick(values.servers, SERVERS, "server").filter(isServer);
+const workloadNames = pick(
+  values.workloads,
+  WORKLOADS.map((workload) => workload.name),
+  "workload",
+);
+const workloads: Workload[] = WORKLOADS.filter((workload) => workloadNames.includes(workload.name));
+const quick = values.quick;
+const rounds = quick ? 1 : 5;
+const warmSeconds = quick ? 1 : 2;
+const seconds = quick ? 2 : 5;
+
+if (!existsSync(join(ROOT, "bench", "node_modules"))) {
+  console.error("bench/node_modules is missing: running npm install --prefix bench");
+  const install = spawnSync("npm", ["install", "--prefix", "bench", "--no-audit", "--no-fund"], {
+    cwd: ROOT,
+    stdio: "inherit",
+  });
+  if (install.status !== 0) throw new Error("npm install --prefix bench failed");
+}
+ensureWrk();
+
+const pinned = cpus().length >= 2 && pinSelf(WRK_CPU);
+if (!pinned) console.error("warning: running without CPU pinning (needs taskset and 2 cores)");
+const serverCpu = pinned ? SERVER_CPU : undefined;
+const wrkCpu = pinned ? WRK_CPU : undefined;
+
+const results: Results = {
+  servers,
+  workloads,
+  cells: new Map(),
+  startupMs: new Map(),
+  idleRssBytes: new Map(),
+  serverProblems: new Map(),
+};
+
+const live = new Set<Running>();
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    void Promise.all([...live].map((running) => running.stop())).finally(() => process.exit(130));
+  });
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [value]);
+  else list.push(value);
+}
+
+/** One round for one server: start, check, warm up, measure every workload, stop. */
+async function measureServer(server: Server, round: number): Promise<void> {
+  const running = await startServer(server, serverCpu);
+  live.add(running);
+  try {
+    push(results.startupMs, server, await startupMs(running));
+    await running.ready;
+    await sleep(1000);
+    push(results.idleRssBytes, server, residentBytes(running.pid));
+
+    await seedItems(running.url);
+    const wrong = await checkStatuses(running.url, workloads);
+    for (const [name, message] of wrong) {
+      const cell = cellOf(results, server, name);
+      cell.broken = true;
+      cell.problems.push(`broken: ${message}`);
+    }
+    const healthy = workloads.filter((workload) => !wrong.has(workload.name));
+
+    for (const workload of healthy) {
+      await runWrk({ url: running.url, workload, seconds: warmSeconds, connections: CONNECTIONS, cpu: wrkCpu });
+    }
+    for (const workload of healthy) {
+      const sampler = sampleRss(running.pid);
+      const result = await runWrk({ url: running.url, workload, seconds, connections: CONNECTIONS, cpu: wrkCpu });
+      const peak = sampler.stop();
+      const cell = cellOf(results, server, workload.name);
+      cell.rps.push(result.requestsPerSecond);
+      cell.p99Ms.push(result.p99Ms);
+      cell.peakRssBytes.push(peak);
+      const unexpected = workload.expect === "4xx" ? result.requests - result.non2xx : result.non2xx;
+      if (unexpected > 0) {
+        cell.problems.push(
+          `${unexpected} of ${result.requests} responses were ${workload.expect === "4xx" ? "" : "not "}2xx/3xx`,
+        );
+      }
+      if (result.socketErrors > 0) cell.problems.push(`${result.socketErrors} socket errors in round ${round + 1}`);
+      console.error(
+        `[round ${round + 1}/${rounds}] ${server.padEnd(7)} ${workload.name.padEnd(14)} ` +
+          `${rate(result.requestsPerSecond).padStart(7)} req/s  p99 ${fixed(result.p99Ms, 2)} ms  ` +
+          `peak ${fixed(peak / 1024 / 1024, 1)} MB`,
+      );
+    }
+  } catch (error) {
+    push(results.serverProblems, server, `round ${round + 1}: ${(error as Error).message}`);
+    for (const workload of workloads) {
+      const cell = cellOf(results, server, workload.name);
+      if (cell.rps.length === 0) cell.broken = true;
+    }
+    console.error(`[round ${round + 1}/${rounds}] ${server} failed: ${(error as Error).message}`);
+  } finally {
+    await running.stop();
+    live.delete(running);
+  }
+}
+
+const started = performance.now();
+const before = machine();
+for (let round = 0; round < rounds; round++) {
+  // Rotating the order spreads any drift (thermal, other load) over all servers alike.
+  const order = servers.map((_, index) => servers[(index + round) % servers.length]!);
+  for (const server of order) await measureServer(server, round);
+}
+
+const report = renderReport(results, {
+  mode: quick ? "quick" : "full",
+  rounds,
+  warmSeconds,
+  seconds,
+  connections: CONNECTIONS,
+  pinned,
+  elapsedSeconds: (performance.now() - started) / 1000,
+  machine: before,
+});
+process.stdout.write(report);
+if (values.out !== undefined) writeFileSync(values.out, report);
