@@ -1,0 +1,76 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { App } from "brisk";
+import { z } from "zod";
+
+// The response body is written by a serializer generated from the response schema; whatever it writes must be
+// exactly what JSON.stringify would write for the schema's output.
+const Item = z
+  .object({ name: z.string(), price: z.number(), tags: z.array(z.string()).default([]) })
+  .meta({ id: "SItem" });
+const Tree: z.ZodType<{ value: number; children: unknown[] }> = z.object({
+  value: z.number(),
+  get children() {
+    return z.array(Tree);
+  },
+});
+
+const cases: [string, z.ZodType, unknown][] = [
+  [
+    "strings with quotes, control characters and non-ASCII",
+    z.object({ s: z.string() }),
+    { s: 'a"b\\c\n\u0001\u2028é你好' },
+  ],
+  [
+    "numbers: negative, fractional, large",
+    z.object({ a: z.number(), b: z.number(), c: z.int() }),
+    { a: -0.5, b: 1e21, c: 9007199254740991 },
+  ],
+  [
+    "nullable and optional fields",
+    z.object({ n: z.string().nullable(), o: z.string().optional() }),
+    { n: null },
+  ],
+  ["unions of scalars", z.object({ u: z.union([z.string(), z.number()]) }), { u: 5 }],
+  ["records", z.object({ r: z.record(z.string(), z.number()) }), { r: { x: 1, "y z": 2 } }],
+  ["dates through a transform-free schema", z.object({ d: z.date() }), { d: new Date(0) }],
+  [
+    "named schemas and defaults",
+    z.array(Item),
+    [
+      { name: "a", price: 1 },
+      { name: "b", price: 2, tags: ["t"] },
+    ],
+  ],
+  ["recursive schemas", Tree, { value: 1, children: [{ value: 2, children: [] }] }],
+  [
+    "booleans and literals",
+    z.object({ b: z.boolean(), l: z.literal("x"), e: z.enum(["p", "q"]) }),
+    { b: false, l: "x", e: "q" },
+  ],
+  ["tuples", z.object({ t: z.tuple([z.string(), z.number()]) }), { t: ["a", 1] }],
+];
+
+describe("response serialization", () => {
+  for (const [name, schema, value] of cases) {
+    test(name, async () => {
+      const app = new App();
+      app.get("/", { response: schema }, () => value);
+      const response = await app.fetch(new Request("http://test/"));
+      assert.equal(response.status, 200);
+      assert.equal(await response.text(), JSON.stringify(schema.parse(value)));
+    });
+  }
+
+  test("keys outside the schema are dropped, also inside arrays and nested objects", async () => {
+    const app = new App();
+    const schema = z.object({ items: z.array(z.object({ id: z.int() })), meta: z.object({ n: z.int() }) });
+    app.get("/", { response: schema }, () => ({
+      items: [{ id: 1, secret: "s" }],
+      meta: { n: 1, token: "t" },
+      password: "p",
+    }));
+    const response = await app.fetch(new Request("http://test/"));
+    assert.equal(await response.text(), '{"items":[{"id":1}],"meta":{"n":1}}');
+  });
+});
