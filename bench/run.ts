@@ -1,7 +1,7 @@
 // The benchmark runner: `npm run bench` (full) or `npm run bench -- --quick`. See bench/README.md.
 import { spawnSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
@@ -31,7 +31,8 @@ function pick<T extends string>(list: string | undefined, all: readonly T[], wha
   if (list === undefined) return [...all];
   const names = list.split(",").map((name) => name.trim());
   const unknown = names.filter((name) => !(all as readonly string[]).includes(name));
-  if (unknown.length > 0) throw new Error(`unknown ${what}: ${unknown.join(", ")} (known: ${all.join(", ")})`);
+  if (unknown.length > 0)
+    throw new Error(`unknown ${what}: ${unknown.join(", ")} (known: ${all.join(", ")})`);
   return all.filter((name) => names.includes(name));
 }
 
@@ -89,10 +90,16 @@ async function measureServer(server: Server, round: number): Promise<void> {
   const running = await startServer(server, serverCpu);
   live.add(running);
   try {
-    push(results.startupMs, server, await startupMs(running));
+    const startup = await startupMs(running);
+    push(results.startupMs, server, startup);
     await running.ready;
     await sleep(1000);
-    push(results.idleRssBytes, server, residentBytes(running.pid));
+    const idle = residentBytes(running.pid);
+    push(results.idleRssBytes, server, idle);
+    console.error(
+      `[round ${round + 1}/${rounds}] ${server.padEnd(7)} started in ${fixed(startup, 0)} ms, ` +
+        `idle ${fixed(idle / 1024 / 1024, 1)} MB`,
+    );
 
     await seedItems(running.url);
     const wrong = await checkStatuses(running.url, workloads);
@@ -104,11 +111,23 @@ async function measureServer(server: Server, round: number): Promise<void> {
     const healthy = workloads.filter((workload) => !wrong.has(workload.name));
 
     for (const workload of healthy) {
-      await runWrk({ url: running.url, workload, seconds: warmSeconds, connections: CONNECTIONS, cpu: wrkCpu });
+      await runWrk({
+        url: running.url,
+        workload,
+        seconds: warmSeconds,
+        connections: CONNECTIONS,
+        cpu: wrkCpu,
+      });
     }
     for (const workload of healthy) {
       const sampler = sampleRss(running.pid);
-      const result = await runWrk({ url: running.url, workload, seconds, connections: CONNECTIONS, cpu: wrkCpu });
+      const result = await runWrk({
+        url: running.url,
+        workload,
+        seconds,
+        connections: CONNECTIONS,
+        cpu: wrkCpu,
+      });
       const peak = sampler.stop();
       const cell = cellOf(results, server, workload.name);
       cell.rps.push(result.requestsPerSecond);
@@ -120,7 +139,9 @@ async function measureServer(server: Server, round: number): Promise<void> {
           `${unexpected} of ${result.requests} responses were ${workload.expect === "4xx" ? "" : "not "}2xx/3xx`,
         );
       }
-      if (result.socketErrors > 0) cell.problems.push(`${result.socketErrors} socket errors in round ${round + 1}`);
+      if (result.socketErrors > 0)
+        cell.problems.push(`${result.socketErrors} socket errors in round ${round + 1}`);
+      if (result.requests === 0) cell.problems.push(`no request completed in round ${round + 1}`);
       console.error(
         `[round ${round + 1}/${rounds}] ${server.padEnd(7)} ${workload.name.padEnd(14)} ` +
           `${rate(result.requestsPerSecond).padStart(7)} req/s  p99 ${fixed(result.p99Ms, 2)} ms  ` +
@@ -157,6 +178,7 @@ const report = renderReport(results, {
   pinned,
   elapsedSeconds: (performance.now() - started) / 1000,
   machine: before,
+  loadAtEnd: loadavg()[0] ?? 0,
 });
 process.stdout.write(report);
 if (values.out !== undefined) writeFileSync(values.out, report);

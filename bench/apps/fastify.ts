@@ -3,13 +3,17 @@
 import Fastify from "fastify";
 import { greetingList, greetings, HOST, type Item, ItemStore, port, ready } from "./common.ts";
 
-const Greeting = {
+const GreetingSchema = {
   type: "object",
   properties: { lang: { type: "string" }, text: { type: "string" } },
   required: ["lang", "text"],
 } as const;
 
-const Detail = { type: "object", properties: { detail: { type: "string" } }, required: ["detail"] } as const;
+const DetailSchema = {
+  type: "object",
+  properties: { detail: { type: "string" } },
+  required: ["detail"],
+} as const;
 
 const itemProperties = {
   name: { type: "string", minLength: 1, maxLength: 100 },
@@ -19,26 +23,26 @@ const itemProperties = {
 } as const;
 
 // additionalProperties: false with Fastify's removeAdditional drops unknown keys, as Zod's object does.
-const Item = {
+const ItemSchema = {
   type: "object",
   properties: itemProperties,
   required: ["name", "price"],
   additionalProperties: false,
 } as const;
 
-const StoredItem = {
+const StoredItemSchema = {
   type: "object",
   properties: { id: { type: "integer" }, ...itemProperties },
   required: ["id", "name", "price", "tags"],
 } as const;
 
-const Page = {
+const PageSchema = {
   type: "object",
   properties: {
     limit: { type: "integer" },
     offset: { type: "integer" },
     total: { type: "integer" },
-    items: { type: "array", items: StoredItem },
+    items: { type: "array", items: StoredItemSchema },
   },
   required: ["limit", "offset", "total", "items"],
 } as const;
@@ -46,14 +50,18 @@ const Page = {
 const store = new ItemStore();
 const app = Fastify({ logger: false });
 
-app.get("/greetings", { schema: { response: { 200: { type: "array", items: Greeting } } } }, () => greetingList);
+app.get(
+  "/greetings",
+  { schema: { response: { 200: { type: "array", items: GreetingSchema } } } },
+  () => greetingList,
+);
 
 app.get<{ Params: { lang: string } }>(
   "/greetings/:lang",
   {
     schema: {
       params: { type: "object", properties: { lang: { type: "string" } }, required: ["lang"] },
-      response: { 200: Greeting, 404: Detail },
+      response: { 200: GreetingSchema, 404: DetailSchema },
     },
   },
   (request, reply) => {
@@ -64,8 +72,10 @@ app.get<{ Params: { lang: string } }>(
   },
 );
 
-app.post<{ Body: Item }>("/items", { schema: { body: Item, response: { 201: StoredItem } } }, (request, reply) =>
-  reply.code(201).send(store.add(request.body)),
+app.post<{ Body: Item }>(
+  "/items",
+  { schema: { body: ItemSchema, response: { 201: StoredItemSchema } } },
+  (request, reply) => reply.code(201).send(store.add(request.body)),
 );
 
 app.get<{ Querystring: { limit: number; offset: number } }>(
@@ -79,7 +89,7 @@ app.get<{ Querystring: { limit: number; offset: number } }>(
           offset: { type: "integer", minimum: 0, default: 0 },
         },
       },
-      response: { 200: Page },
+      response: { 200: PageSchema },
     },
   },
   (request) => store.page(request.query.limit, request.query.offset),

@@ -28,7 +28,8 @@ function checkItem(input: unknown): Item | Issue[] {
   }
   const { name, price, tags = [], description } = input as Record<string, unknown>;
   const issues: Issue[] = [];
-  if (typeof name !== "string") issues.push({ type: "string_type", loc: ["body", "name"], msg: "Not a string" });
+  if (typeof name !== "string")
+    issues.push({ type: "string_type", loc: ["body", "name"], msg: "Not a string" });
   else if (name.length < 1 || name.length > 100) {
     issues.push({ type: "string_length", loc: ["body", "name"], msg: "Length should be 1 to 100" });
   }
@@ -113,7 +114,8 @@ function oneGreeting(encoded: string, res: ServerResponse): void {
   try {
     lang = decodeURIComponent(encoded);
   } catch {
-    return send(res, 400, { detail: "Bad path" });
+    send(res, 400, { detail: "Bad path" });
+    return;
   }
   const text = greetings.get(lang);
   if (text === undefined) send(res, 404, { detail: `No greeting for '${lang}'` });

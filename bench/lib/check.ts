@@ -40,13 +40,19 @@ export async function seedItems(url: string, count = 10): Promise<void> {
 }
 
 /** One request per workload; a message for each that got the wrong status (or none). */
-export async function checkStatuses(url: string, workloads: readonly Workload[]): Promise<Map<string, string>> {
+export async function checkStatuses(
+  url: string,
+  workloads: readonly Workload[],
+): Promise<Map<string, string>> {
   const wrong = new Map<string, string>();
   for (const workload of workloads) {
     try {
       const got = await status(url, workload);
       if (!statusMatches(workload.expect, got)) {
-        wrong.set(workload.name, `${workload.method} ${workload.path} answered ${got}, expected ${workload.expect}`);
+        wrong.set(
+          workload.name,
+          `${workload.method} ${workload.path} answered ${got}, expected ${workload.expect}`,
+        );
       }
     } catch (error) {
       wrong.set(workload.name, `${workload.method} ${workload.path} failed: ${(error as Error).message}`);

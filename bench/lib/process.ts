@@ -117,6 +117,8 @@ export function sampleRss(pid: number, everyMs = 100): { stop(): number } {
 
 /** Pins this process (all its threads) to one core, so polling and sampling stay off the server's core. */
 export function pinSelf(cpu: number): boolean {
-  const result = spawnSync("taskset", ["-a", "-p", "-c", String(cpu), String(process.pid)], { stdio: "ignore" });
+  const result = spawnSync("taskset", ["-a", "-p", "-c", String(cpu), String(process.pid)], {
+    stdio: "ignore",
+  });
   return result.status === 0;
 }

@@ -1,10 +1,11 @@
 // The markdown report: one table per server × workload, one for startup and idle memory, and the context.
-import { wrkVersion } from "./wrk.ts";
+
 import { briskVersion, type Machine, packageVersions } from "./machine.ts";
 import type { Server } from "./servers.ts";
 import { max, median } from "./stats.ts";
 import { fixed, markdownTable, rate, ratio } from "./table.ts";
 import type { Workload } from "./workloads.ts";
+import { wrkVersion } from "./wrk.ts";
 
 /** What was measured for one server on one workload, one entry per round. */
 export interface Cell {
@@ -35,6 +36,7 @@ export interface RunSettings {
   readonly pinned: boolean;
   readonly elapsedSeconds: number;
   readonly machine: Machine;
+  readonly loadAtEnd: number;
 }
 
 const MB = 1024 * 1024;
@@ -99,7 +101,8 @@ function problems(results: Results): string[] {
     for (const problem of results.serverProblems.get(server) ?? []) lines.push(`- ${server}: ${problem}`);
     for (const workload of results.workloads) {
       const cell = results.cells.get(server)?.get(workload.name);
-      for (const problem of new Set(cell?.problems ?? [])) lines.push(`- ${server} ${workload.name}: ${problem}`);
+      for (const problem of new Set(cell?.problems ?? []))
+        lines.push(`- ${server} ${workload.name}: ${problem}`);
     }
   }
   return lines;
@@ -119,7 +122,8 @@ export function renderReport(results: Results, settings: RunSettings): string {
       `workload, wrk -t1 -c${settings.connections} --latency; took ${minutes} min ${seconds} s`,
     `- pinning: ${settings.pinned ? "server on core 0, wrk and the runner on core 1 (taskset)" : "none (fewer than 2 cores)"}`,
     `- machine: ${machine.cpu}, ${machine.cores} cores, Linux ${machine.kernel}, Node ${machine.node}; ` +
-      `load average ${machine.load.toFixed(2)} at the start`,
+      `1-minute load average ${machine.load.toFixed(2)} at the start, ${settings.loadAtEnd.toFixed(2)} at the end ` +
+      "(the run itself adds about 2)",
     `- versions: ${versions.join(", ")}, wrk ${wrkVersion()}`,
     "",
     "## Throughput and latency",
@@ -136,7 +140,9 @@ export function renderReport(results: Results, settings: RunSettings): string {
     "Startup is from the spawn of `node --import tsx bench/apps/<server>.ts` to the first 200 on GET /greetings; " +
       "idle RSS is read 1 s after that.",
     "",
-    ...(found.length === 0 ? ["No problems: every response had the expected status."] : ["## Problems", "", ...found]),
+    ...(found.length === 0
+      ? ["No problems: every response had the expected status."]
+      : ["## Problems", "", ...found]),
     "",
     "Compare numbers only within one run on one machine.",
     "",

@@ -12,7 +12,8 @@ export function markdownTable(
   );
   const pad = (cell: string, column: number) =>
     align[column] === "right" ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!);
-  const line = (cells: readonly string[]) => `| ${cells.map((cell, column) => pad(cell, column)).join(" | ")} |`;
+  const line = (cells: readonly string[]) =>
+    `| ${cells.map((cell, column) => pad(cell, column)).join(" | ")} |`;
   const rule = widths.map((width, column) =>
     align[column] === "right" ? `${"-".repeat(width - 1)}:` : "-".repeat(width),
   );

@@ -11,7 +11,8 @@ export interface Workload {
   readonly summary: string;
 }
 
-export const VALID_ITEM = '{"name":"Widget","price":9.99,"tags":["tools","sale"],"description":"A small widget"}';
+export const VALID_ITEM =
+  '{"name":"Widget","price":9.99,"tags":["tools","sale"],"description":"A small widget"}';
 export const INVALID_ITEM = '{"name":"","price":0}';
 
 export const WORKLOADS: readonly Workload[] = [

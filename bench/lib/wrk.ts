@@ -35,7 +35,8 @@ function wrkPresent(): boolean {
 /** Installs wrk with apt-get when it is missing (as root), refreshing the package lists if the first try fails. */
 export function ensureWrk(): void {
   if (wrkPresent()) return;
-  if (process.getuid?.() !== 0) throw new Error("wrk is not installed: install it (apt-get install wrk) and retry");
+  if (process.getuid?.() !== 0)
+    throw new Error("wrk is not installed: install it (apt-get install wrk) and retry");
   console.error("wrk is missing: installing it with apt-get");
   const install = () => spawnSync("apt-get", ["install", "-y", "wrk"], { stdio: "inherit" }).status === 0;
   if (!install()) {
@@ -96,7 +97,9 @@ export async function runWrk(options: WrkOptions): Promise<WrkResult> {
       child.stdout.setEncoding("utf8").on("data", (chunk: string) => (text += chunk));
       child.stderr.setEncoding("utf8").on("data", (chunk: string) => (text += chunk));
       child.once("error", reject);
-      child.once("exit", (code) => (code === 0 ? resolve(text) : reject(new Error(`wrk exited ${code}: ${text}`))));
+      child.once("exit", (code) =>
+        code === 0 ? resolve(text) : reject(new Error(`wrk exited ${code}: ${text}`)),
+      );
     });
     return parseWrk(output);
   } finally {

@@ -56,15 +56,12 @@ export function typeCheck(root: string, dir: string): Diagnostics {
   const result = spawnSync(
     join(root, "node_modules", ".bin", "tsc"),
     ["--noEmit", "--extendedDiagnostics", "-p", dir],
-    {
-      encoding: "utf8",
-      maxBuffer: 64 * 1024 * 1024,
-    },
+    { cwd: root, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
   );
   const wall = (performance.now() - started) / 1000;
   const output = `${result.stdout}${result.stderr}`;
   const errors = output.split("\n").filter((line) => / error TS\d+:/.test(line));
-  const own = errors.filter((line) => line.startsWith("app.ts") || line.includes(`${dir}/app.ts`));
+  const own = errors.filter((line) => line.includes(".generated/"));
   if (own.length > 0 || (result.status !== 0 && errors.length === 0)) {
     throw new Error(`tsc failed on ${dir}:\n${output.slice(0, 4000)}`);
   }

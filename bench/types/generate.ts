@@ -56,7 +56,9 @@ export function honoApp(routes: number): string {
     const request = [
       "params: z.object({ id: z.string() })",
       `query: z.object(${query})`,
-      ...(body === undefined ? [] : [`body: { content: { "application/json": { schema: ${body} } }, required: true }`]),
+      ...(body === undefined
+        ? []
+        : [`body: { content: { "application/json": { schema: ${body} } }, required: true }`]),
     ];
     lines.push(
       "app.openapi(",

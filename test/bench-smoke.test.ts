@@ -1,0 +1,158 @@
+// Smoke test of the benchmark apps in bench/apps/: each starts the way the runner starts it and answers every
+// workload's request once with the right status, and they all agree on the greetings.
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const SERVERS = ["brisk", "fastify", "hono", "h3", "express", "node"] as const;
+type Server = (typeof SERVERS)[number];
+
+const VALID_ITEM = { name: "Widget", price: 9.99, tags: ["tools", "sale"], description: "A small widget" };
+const INVALID_ITEM = { name: "", price: 0 };
+
+/** FastAPI's body for INVALID_ITEM, which brisk must reproduce exactly. */
+const FASTAPI_422 = {
+  detail: [
+    {
+      type: "string_too_short",
+      loc: ["body", "name"],
+      msg: "String should have at least 1 character",
+      input: "",
+      ctx: { min_length: 1 },
+    },
+    {
+      type: "greater_than",
+      loc: ["body", "price"],
+      msg: "Input should be greater than 0",
+      input: 0,
+      ctx: { gt: 0 },
+    },
+  ],
+};
+
+const greetingsFile = new URL("../examples/greetings/greetings.json", import.meta.url);
+const expectedList = Object.entries(JSON.parse(readFileSync(greetingsFile, "utf8")) as Record<string, string>)
+  .sort(([a], [b]) => (a < b ? -1 : 1))
+  .map(([lang, text]) => ({ lang, text }));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0));
+    });
+  });
+}
+
+interface Started {
+  readonly child: ChildProcess;
+  readonly url: string;
+}
+
+/** Spawns an app as bench/run.ts does and waits for its `ready` line. */
+async function start(server: Server): Promise<Started> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ["--import", "tsx", `bench/apps/${server}.ts`], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: String(port) },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`${server} did not print ready within 20 s: ${stderr}`)),
+      20_000,
+    );
+    let out = "";
+    child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+      out += chunk;
+      if (out.split("\n").includes("ready")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${server} exited with ${code} before ready: ${stderr}`));
+    });
+  });
+  return { child, url: `http://127.0.0.1:${port}` };
+}
+
+async function call(url: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+  const response = await fetch(`${url}${path}`, {
+    signal: AbortSignal.timeout(5000),
+    ...(body === undefined
+      ? {}
+      : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
+  });
+  return { status: response.status, json: await response.json() };
+}
+
+const installed = existsSync(new URL("../bench/node_modules/fastify/package.json", import.meta.url));
+const MISSING =
+  "bench/node_modules is missing: run `npm install --prefix bench` (or `npm run bench:install`) first";
+
+test("the bench dependencies are installed", () => {
+  assert.ok(installed, MISSING);
+});
+
+describe("bench apps", () => {
+  const running = new Map<Server, Started>();
+
+  before(async () => {
+    if (!installed) throw new Error(MISSING);
+    // Started together: they are independent, and one at a time would take several seconds longer.
+    const started = await Promise.allSettled(SERVERS.map((server) => start(server)));
+    started.forEach((result, index) => {
+      if (result.status === "fulfilled") running.set(SERVERS[index]!, result.value);
+    });
+    const failed = started.filter((result) => result.status === "rejected");
+    if (failed.length > 0) throw (failed[0] as PromiseRejectedResult).reason;
+  });
+
+  after(() => {
+    for (const { child } of running.values()) child.kill("SIGTERM");
+  });
+
+  for (const server of SERVERS) {
+    test(`${server} answers every workload`, async () => {
+      const { url } = running.get(server)!;
+
+      const list = await call(url, "/greetings");
+      assert.equal(list.status, 200);
+      assert.deepEqual(list.json, expectedList);
+
+      const one = await call(url, "/greetings/en");
+      assert.equal(one.status, 200);
+      assert.deepEqual(one.json, { lang: "en", text: "Hello" });
+
+      const created = await call(url, "/items", VALID_ITEM);
+      assert.equal(created.status, 201);
+      const { id, ...item } = created.json as { id: unknown };
+      assert.equal(typeof id, "number");
+      assert.deepEqual(item, VALID_ITEM);
+
+      const invalid = await call(url, "/items", INVALID_ITEM);
+      assert.ok(invalid.status >= 400 && invalid.status < 500, `items-invalid answered ${invalid.status}`);
+      if (server === "brisk") {
+        assert.equal(invalid.status, 422);
+        assert.deepEqual(invalid.json, FASTAPI_422);
+      }
+
+      const page = await call(url, "/items?limit=10&offset=0");
+      assert.equal(page.status, 200);
+      assert.deepEqual(page.json, { limit: 10, offset: 0, total: 1, items: [{ id, ...VALID_ITEM }] });
+
+      const badPage = await call(url, "/items?limit=0");
+      assert.ok(badPage.status >= 400 && badPage.status < 500, `limit=0 answered ${badPage.status}`);
+    });
+  }
+});
