@@ -3,6 +3,7 @@ import type { $ZodType } from "zod/v4/core";
 import { ResponseValidationError } from "../errors.ts";
 import { toValidationIssues } from "../schema/issues.ts";
 import { toJsonSchema } from "../schema/json-schema.ts";
+import { compileFastWrite, FAIL } from "../schema/plain.ts";
 import type { StandardSchemaV1, Validated } from "../schema/standard.ts";
 import { compileValidator } from "../schema/validator.ts";
 import { isZodSchema } from "../schema/zod.ts";
@@ -40,18 +41,25 @@ function compileJsonWriter(schema: StandardSchemaV1): (value: unknown) => string
 /**
  * Compiles a route's serializer. With a `response` schema the value is validated and the schema's output is sent,
  * so keys the schema does not declare never reach the client; a mismatch is a {@link ResponseValidationError}.
+ * A plain Zod schema validates and writes in one generated pass; others validate, then write with a serializer
+ * generated from their JSON Schema.
  */
 export function compileSerializer(route: string, schema: StandardSchemaV1 | undefined): Serializer {
   if (schema === undefined) return stringify;
   const zod: $ZodType | undefined = isZodSchema(schema) ? schema : undefined;
   const validate = compileValidator(schema);
   const write = compileJsonWriter(schema);
+  const fast = zod === undefined ? undefined : compileFastWrite(zod);
   const finish = (value: unknown, result: Validated): string => {
     if (result.issues === undefined) return write(result.value);
     const source = { loc: ["response"], raw: value, zod, kind: "response" } as const;
     throw new ResponseValidationError(route, toValidationIssues(result.issues, source));
   };
   return (value) => {
+    if (fast !== undefined) {
+      const json = fast(value);
+      if (json !== FAIL) return json;
+    }
     const result = validate(value);
     return result instanceof Promise ? result.then((done) => finish(value, done)) : finish(value, result);
   };

@@ -1,4 +1,5 @@
 import { $ZodAsyncError, type $ZodType, config, util } from "zod/v4/core";
+import { compileFastParse, FAIL } from "./plain.ts";
 import type { StandardSchemaV1, Validated, Validator } from "./standard.ts";
 
 /** The parts of a Zod 4 definition brisk reads: its kind and the children needed to walk a path. */
@@ -72,10 +73,12 @@ const SYNC = { async: false } as const;
 const ASYNC = { async: true } as const;
 
 /**
- * Validates with Zod's own entry point rather than `~standard.validate`, which builds an Error (and its stack) for
- * every failure: the request path pays only for the issues, and finalizes their messages only when there are some.
+ * Validates a Zod schema. A plain schema first takes its generated fast path (`plain.ts`); anything the fast path
+ * does not accept goes through Zod's own entry point rather than `~standard.validate`, which builds an Error (and
+ * its stack) for every failure: the request path pays only for the issues, finalized only when there are some.
  */
 export function zodValidator(schema: $ZodType): Validator {
+  const fast = compileFastParse(schema);
   const finish = (
     payload: { value: unknown; issues: unknown[] },
     ctx: typeof SYNC | typeof ASYNC,
@@ -84,6 +87,10 @@ export function zodValidator(schema: $ZodType): Validator {
       ? { value: payload.value }
       : { issues: payload.issues.map((issue) => util.finalizeIssue(issue as never, ctx, config())) };
   return (value) => {
+    if (fast !== undefined) {
+      const output = fast(value);
+      if (output !== FAIL) return { value: output };
+    }
     try {
       const payload = schema._zod.run({ value, issues: [] }, SYNC);
       if (!(payload instanceof Promise)) return finish(payload, SYNC);
