@@ -30,29 +30,48 @@ export interface CompiledRoute {
 const JSON_HEADERS: readonly (readonly [string, string])[] = [["content-type", "application/json"]];
 const EMPTY: ReadonlyMap<string, readonly string[]> = new Map();
 
-function valuesOf(map: ReadonlyMap<string, readonly string[]>): ParamValues {
-  return { get: (wire) => map.get(wire), keys: () => map.keys() };
+/** Values held in a map of wire name → every occurrence (path parameters, query strings). */
+class MapValues implements ParamValues {
+  readonly #map: ReadonlyMap<string, readonly string[]>;
+  constructor(map: ReadonlyMap<string, readonly string[]>) {
+    this.#map = map;
+  }
+  get(wire: string): readonly string[] | undefined {
+    return this.#map.get(wire);
+  }
+  keys(): Iterable<string> {
+    return this.#map.keys();
+  }
 }
 
-function headerValues(incoming: Incoming): ParamValues {
-  return {
-    // Repeated headers arrive joined with ", "; a list-typed header splits them back (Starlette's getlist).
-    get: (wire) => {
-      const value = incoming.header(wire);
-      return value === undefined ? undefined : value.split(/\s*,\s*/);
-    },
-    keys: () => incoming.headerNames(),
-  };
+/** Header values; repeated headers arrive joined with ", " and a list-typed header splits them back. */
+class HeaderValues implements ParamValues {
+  readonly #incoming: Incoming;
+  constructor(incoming: Incoming) {
+    this.#incoming = incoming;
+  }
+  get(wire: string): readonly string[] | undefined {
+    const value = this.#incoming.header(wire);
+    return value === undefined ? undefined : value.split(/\s*,\s*/);
+  }
+  keys(): Iterable<string> {
+    return this.#incoming.headerNames();
+  }
 }
 
-function singleValues(map: ReadonlyMap<string, string>): ParamValues {
-  return {
-    get: (wire) => {
-      const value = map.get(wire);
-      return value === undefined ? undefined : [value];
-    },
-    keys: () => map.keys(),
-  };
+/** Cookie values: one per name. */
+class CookieValues implements ParamValues {
+  readonly #cookies: ReadonlyMap<string, string>;
+  constructor(cookies: ReadonlyMap<string, string>) {
+    this.#cookies = cookies;
+  }
+  get(wire: string): readonly string[] | undefined {
+    const value = this.#cookies.get(wire);
+    return value === undefined ? undefined : [value];
+  }
+  keys(): Iterable<string> {
+    return this.#cookies.keys();
+  }
 }
 
 type SourceKey = "params" | "query" | "headers" | "cookies" | "body";
@@ -60,10 +79,14 @@ type ValuesReader = (incoming: Incoming, pathTexts: ReadonlyMap<string, readonly
 
 /** The parameter sources in FastAPI's order (which is also the order of their errors), and how each is read. */
 const SOURCES: readonly (readonly [Exclude<SourceKey, "body">, ParamLocation, ValuesReader])[] = [
-  ["params", "path", (_, pathTexts) => valuesOf(pathTexts)],
-  ["query", "query", (incoming) => valuesOf(incoming.search === "" ? EMPTY : parseQuery(incoming.search))],
-  ["headers", "header", headerValues],
-  ["cookies", "cookie", (incoming) => singleValues(parseCookies(incoming.header("cookie")))],
+  ["params", "path", (_, pathTexts) => new MapValues(pathTexts)],
+  [
+    "query",
+    "query",
+    (incoming) => new MapValues(incoming.search === "" ? EMPTY : parseQuery(incoming.search)),
+  ],
+  ["headers", "header", (incoming) => new HeaderValues(incoming)],
+  ["cookies", "cookie", (incoming) => new CookieValues(parseCookies(incoming.header("cookie")))],
 ];
 
 /** One validation of a route's inputs: reads its source from the request and validates it. */

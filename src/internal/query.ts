@@ -2,16 +2,56 @@
 export type MultiMap = Map<string, string[]>;
 
 /**
- * Parses a raw query string (without `?`) as HTML forms encode it: `+` is a space, percent-escapes are decoded,
- * and a key without `=` has the empty value, as Starlette keeps blank values.
+ * Parses a raw query string (without `?`) as HTML forms encode it, like `URLSearchParams` but without its
+ * overhead: `+` is a space, percent-escapes are decoded (bad UTF-8 as U+FFFD), and a key without `=`
+ * has the empty value, as Starlette keeps blank values.
  */
 export function parseQuery(search: string): MultiMap {
   const map: MultiMap = new Map();
-  if (search === "") return map;
-  for (const [key, value] of new URLSearchParams(search)) {
-    const values = map.get(key);
-    if (values === undefined) map.set(key, [value]);
-    else values.push(value);
+  let start = 0;
+  while (start <= search.length) {
+    let end = search.indexOf("&", start);
+    if (end === -1) end = search.length;
+    if (end > start) {
+      const equals = search.indexOf("=", start);
+      const split = equals === -1 || equals > end ? end : equals;
+      const key = decodeComponent(search.slice(start, split));
+      const value = split === end ? "" : decodeComponent(search.slice(split + 1, end));
+      const values = map.get(key);
+      if (values === undefined) map.set(key, [value]);
+      else values.push(value);
+    }
+    start = end + 1;
   }
   return map;
+}
+
+const lenient = new TextDecoder("utf-8");
+const encoder = new TextEncoder();
+
+function decodeComponent(text: string): string {
+  const spaced = text.includes("+") ? text.replace(/\+/g, " ") : text;
+  if (!spaced.includes("%")) return spaced;
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    return decodeLeniently(spaced);
+  }
+}
+
+/** WHATWG percent-decoding, as URLSearchParams and Python's parse_qsl do it: bad UTF-8 becomes U+FFFD. */
+function decodeLeniently(text: string): string {
+  const bytes: number[] = [];
+  for (let index = 0; index < text.length; index++) {
+    const hex = text.charCodeAt(index) === 37 /* % */ ? text.slice(index + 1, index + 3) : "";
+    if (/^[0-9A-Fa-f]{2}$/.test(hex)) {
+      bytes.push(Number.parseInt(hex, 16));
+      index += 2;
+    } else {
+      const point = text.codePointAt(index)!;
+      bytes.push(...encoder.encode(String.fromCodePoint(point)));
+      if (point > 0xffff) index++;
+    }
+  }
+  return lenient.decode(Uint8Array.from(bytes));
 }

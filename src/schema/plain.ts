@@ -46,6 +46,14 @@ interface CheckDef {
   readonly pattern?: RegExp;
 }
 
+// Characters JSON must escape, and lone surrogates (JSON.stringify escapes those too).
+const NEEDS_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/;
+
+/** A string as JSON text: short clean strings are quoted directly, others go through JSON.stringify. */
+function quote(text: string): string {
+  return text.length < 42 && !NEEDS_ESCAPE.test(text) ? `"${text}"` : JSON.stringify(text);
+}
+
 // Zod's integer and float formats and their ranges (zod/v4/core util.NUMBER_FORMAT_RANGES).
 const NUMBER_FORMATS: Readonly<Record<string, readonly [number, number]>> = {
   safeint: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
@@ -165,7 +173,7 @@ function emitNode(schema: $ZodType, value: string, mode: "parse" | "write", e: E
       if (def.format !== undefined) throw new NotPlain();
       e.line(`if (typeof ${value} !== "string") return F;`);
       emitChecks(def, value, true, e);
-      return mode === "parse" ? value : `JSON.stringify(${value})`;
+      return mode === "parse" ? value : `${e.constant(quote)}(${value})`;
     }
     case "number": {
       e.line(`if (typeof ${value} !== "number" || !Number.isFinite(${value})) return F;`);
@@ -251,6 +259,9 @@ function emitObject(def: Def, value: string, mode: "parse" | "write", e: Emitter
   }
   const out = e.name("o");
   e.line(mode === "parse" ? `const ${out} = {};` : `let ${out} = "";`);
+  // In write mode the separators are settled at startup where they can be: after a field that is always written,
+  // the next one always needs a comma.
+  let written: "never" | "maybe" | "always" = "never";
   for (const key of keys) {
     const literal = JSON.stringify(key);
     const item = e.name("v");
@@ -260,15 +271,30 @@ function emitObject(def: Def, value: string, mode: "parse" | "write", e: Emitter
       // Zod keeps a key whose value came out undefined only if the input had it.
       e.line(`if (${result} !== undefined) ${out}[${literal}] = ${result};`);
       e.line(`else if (${literal} in ${value}) ${out}[${literal}] = undefined;`);
-    } else {
+      continue;
+    }
+    const separator =
+      written === "always" ? `","` : written === "maybe" ? `(${out} === "" ? "" : ",")` : `""`;
+    const field = `${separator} + ${JSON.stringify(`${literal}:`)} + `;
+    if (mayBeLeftOut(shape[key]!)) {
       const text = e.name("t");
       e.line(`const ${text} = ${result};`);
-      e.line(
-        `if (${text} !== undefined) ${out} += (${out} === "" ? "" : ",") + ${JSON.stringify(`${literal}:`)} + ${text};`,
-      );
+      e.line(`if (${text} !== undefined) ${out} += ${field}${text};`);
+      if (written === "never") written = "maybe";
+    } else {
+      e.line(`${out} += ${field}${result};`);
+      written = "always";
     }
   }
   return mode === "parse" ? out : `("{" + ${out} + "}")`;
+}
+
+/** Whether a field's JSON can be absent (an optional field left undefined), so its comma is decided at run time. */
+function mayBeLeftOut(schema: $ZodType): boolean {
+  const def = defOf(schema);
+  if (def.type === "optional") return true;
+  if (def.type === "nullable") return mayBeLeftOut(def.innerType!);
+  return def.type === "default" && def.defaultValue === undefined;
 }
 
 function generate<T>(schema: $ZodType, mode: "parse" | "write"): T | undefined {
