@@ -152,7 +152,7 @@ export function createDispatcher(
       const path = decodePath(incoming.path);
       const match = matcher.match(incoming.method, path);
       if (match.kind === "found") {
-        const outgoing = match.value.run(incoming, match.params);
+        const outgoing = match.value.run(incoming, match.params, renderError);
         return outgoing instanceof Promise
           ? outgoing.catch((error) => renderError(error, incoming))
           : outgoing;

@@ -51,19 +51,12 @@ export function compileBodyValidator(
 ): (value: unknown) => SourceResult | Promise<SourceResult> {
   const zod: $ZodType | undefined = isZodSchema(schema) ? schema : undefined;
   const validate = compileValidator(schema);
+  const finish = (value: unknown, result: Validated): SourceResult =>
+    result.issues === undefined
+      ? { value: result.value }
+      : { issues: toValidationIssues(result.issues, { loc: ["body"], raw: value, zod, kind: "body" }) };
   return (value) => {
-    const finish = (result: Validated): SourceResult =>
-      result.issues === undefined
-        ? { value: result.value }
-        : {
-            issues: toValidationIssues(result.issues, {
-              loc: ["body"],
-              raw: value,
-              zod,
-              kind: "body",
-            }),
-          };
     const result = validate(value);
-    return result instanceof Promise ? result.then(finish) : finish(result);
+    return result instanceof Promise ? result.then((done) => finish(value, done)) : finish(value, result);
   };
 }

@@ -47,6 +47,7 @@ interface CheckDef {
 }
 
 // Characters JSON must escape, and lone surrogates (JSON.stringify escapes those too).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what JSON escapes.
 const NEEDS_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/;
 
 /** A string as JSON text: short clean strings are quoted directly, others go through JSON.stringify. */
