@@ -1,4 +1,4 @@
-import fastJson from "fast-json-stringify";
+import { createRequire } from "node:module";
 import type { $ZodType } from "zod/v4/core";
 import { ResponseValidationError } from "../errors.ts";
 import { toValidationIssues } from "../schema/issues.ts";
@@ -21,6 +21,15 @@ function stringify(value: unknown): string {
   return JSON.stringify(value) ?? "null";
 }
 
+type FastJson = typeof import("fast-json-stringify").default;
+let fastJsonModule: FastJson | undefined;
+
+/** fast-json-stringify (and the ajv it loads) costs startup time and memory: loaded only when a schema needs it. */
+function loadFastJson(): FastJson {
+  fastJsonModule ??= createRequire(import.meta.url)("fast-json-stringify") as FastJson;
+  return fastJsonModule;
+}
+
 /**
  * A serializer generated from the schema's output JSON Schema (fast-json-stringify), which writes each known
  * field directly instead of walking the value generically. It only ever sees values the schema has validated;
@@ -30,6 +39,7 @@ function compileJsonWriter(schema: StandardSchemaV1): (value: unknown) => string
   const jsonSchema = toJsonSchema(schema, "output");
   if (jsonSchema === undefined) return stringify;
   try {
+    const fastJson = loadFastJson();
     // A JSON Schema object from Zod or Standard JSON Schema is what fast-json-stringify reads; its own type is narrower.
     const write = fastJson(jsonSchema as unknown as Parameters<typeof fastJson>[0]);
     return (value) => (value === undefined ? "null" : write(value));
@@ -48,8 +58,9 @@ export function compileSerializer(route: string, schema: StandardSchemaV1 | unde
   if (schema === undefined) return stringify;
   const zod: $ZodType | undefined = isZodSchema(schema) ? schema : undefined;
   const validate = compileValidator(schema);
-  const write = compileJsonWriter(schema);
   const fast = zod === undefined ? undefined : compileFastWrite(zod);
+  // A plain schema's fast writer agrees with Zod, so its slow path only ever reports issues.
+  const write = fast === undefined ? compileJsonWriter(schema) : stringify;
   const finish = (value: unknown, result: Validated): string => {
     if (result.issues === undefined) return write(result.value);
     const source = { loc: ["response"], raw: value, zod, kind: "response" } as const;

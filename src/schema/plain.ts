@@ -177,9 +177,14 @@ function emitNode(schema: $ZodType, value: string, mode: "parse" | "write", e: E
       return mode === "parse" ? value : `${e.constant(quote)}(${value})`;
     }
     case "number": {
-      e.line(`if (typeof ${value} !== "number" || !Number.isFinite(${value})) return F;`);
-      if (def.check === "number_format") emitNumberFormat(def.format, value, e);
-      else if (def.format !== undefined) throw new NotPlain();
+      if (def.check === "number_format" && def.format === "safeint") {
+        // z.int(): one test covers the type, finiteness, integrality and the range.
+        e.line(`if (typeof ${value} !== "number" || !Number.isSafeInteger(${value})) return F;`);
+      } else {
+        e.line(`if (typeof ${value} !== "number" || !Number.isFinite(${value})) return F;`);
+        if (def.check === "number_format") emitNumberFormat(def.format, value, e);
+        else if (def.format !== undefined) throw new NotPlain();
+      }
       emitChecks(def, value, false, e);
       return mode === "parse" ? value : `("" + ${value})`;
     }
@@ -237,14 +242,18 @@ function emitArray(def: Def, value: string, mode: "parse" | "write", e: Emitter)
   const item = e.name("v");
   e.line(`if (!Array.isArray(${value})) return F;`);
   emitChecks(def, value, false, e);
-  e.line(`const ${out} = new Array(${value}.length);`);
+  e.line(mode === "parse" ? `const ${out} = new Array(${value}.length);` : `let ${out} = "[";`);
   e.line(`for (let ${index} = 0; ${index} < ${value}.length; ${index}++) {`);
   e.line(`const ${item} = ${value}[${index}];`);
   const result = emit(def.element!, item, mode, e);
-  // JSON.stringify writes an undefined array element as null.
-  e.line(`${out}[${index}] = ${mode === "parse" ? result : `${result} ?? "null"`};`);
+  if (mode === "parse") {
+    e.line(`${out}[${index}] = ${result};`);
+  } else {
+    // JSON.stringify writes an undefined array element as null.
+    e.line(`${out} += (${index} === 0 ? "" : ",") + (${result} ?? "null");`);
+  }
   e.line("}");
-  return mode === "parse" ? out : `("[" + ${out}.join(",") + "]")`;
+  return mode === "parse" ? out : `(${out} + "]")`;
 }
 
 function emitObject(def: Def, value: string, mode: "parse" | "write", e: Emitter): string {
