@@ -1,4 +1,4 @@
-import type { CompiledRoute } from "./compile/plan.ts";
+import type { CompiledRoute, Invalid } from "./compile/plan.ts";
 import { forbidsBody } from "./compile/response.ts";
 import {
   HTTPException,
@@ -32,17 +32,16 @@ export interface ExceptionHandlers {
 }
 
 const JSON_TYPE = ["content-type", "application/json"] as const;
+const JSON_HEADERS: readonly (readonly [string, string])[] = [JSON_TYPE];
 
 /** `{"detail": detail}` with the given status and headers: the shape of every error brisk sends. */
 export function detailResponse(
   status: number,
   detail: unknown,
-  headers: Readonly<Record<string, string>> = {},
+  headers?: Readonly<Record<string, string>>,
 ): PlainResponse {
-  const pairs: [string, string][] = Object.entries(headers).map(([name, value]) => [
-    name.toLowerCase(),
-    value,
-  ]);
+  const pairs: [string, string][] =
+    headers === undefined ? [] : Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]);
   if (forbidsBody(status)) return { status, headers: pairs, body: null };
   let body: string;
   try {
@@ -51,7 +50,7 @@ export function detailResponse(
     // A validation error echoes the client's input, which may nest deeper than the serializer's stack allows.
     body = JSON.stringify({ detail: elideDeep(detail, MAX_DETAIL_DEPTH) });
   }
-  return { status, headers: [JSON_TYPE, ...pairs], body };
+  return { status, headers: pairs.length === 0 ? JSON_HEADERS : [JSON_TYPE, ...pairs], body };
 }
 
 const MAX_DETAIL_DEPTH = 32;
@@ -147,12 +146,18 @@ export function createDispatcher(
     }
   }
 
+  // Without a handler of its own, invalid input is answered without building a RequestValidationError at all.
+  const invalid: Invalid =
+    handlers.byClass.get(RequestValidationError) === undefined
+      ? (issues) => detailResponse(422, issues)
+      : (issues, body, incoming) => renderError(new RequestValidationError(issues, body), incoming);
+
   return (incoming) => {
     try {
       const path = decodePath(incoming.path);
       const match = matcher.match(incoming.method, path);
       if (match.kind === "found") {
-        const outgoing = match.value.run(incoming, match.params, renderError);
+        const outgoing = match.value.run(incoming, match.params, invalid);
         return outgoing instanceof Promise
           ? outgoing.catch((error) => renderError(error, incoming))
           : outgoing;

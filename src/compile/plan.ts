@@ -1,5 +1,5 @@
 import { RequestContext } from "../context.ts";
-import { BriskError, RequestValidationError, type ValidationIssue } from "../errors.ts";
+import { BriskError, type ValidationIssue } from "../errors.ts";
 import type { Incoming, Outgoing } from "../exchange.ts";
 import { parseCookies } from "../internal/cookies.ts";
 import { decodeSegment } from "../internal/percent.ts";
@@ -20,17 +20,21 @@ export interface RouteDefinition {
   readonly handler: (context: never) => unknown;
 }
 
-/** Renders an error into the response the client gets. */
-export type Reject = (error: unknown, incoming: Incoming) => Outgoing | Promise<Outgoing>;
+/** Answers a request whose input failed validation (by default FastAPI's 422). */
+export type Invalid = (
+  issues: readonly ValidationIssue[],
+  body: unknown,
+  incoming: Incoming,
+) => Outgoing | Promise<Outgoing>;
 
 /** Everything the request path needs for one route, computed once at startup. */
 export interface CompiledRoute {
   readonly definition: RouteDefinition;
   /**
    * Runs the route for a matched request; `params` are the texts captured from the decoded path. Invalid input is
-   * handed to `reject` rather than thrown, since throwing costs more than the whole 422 (other errors are thrown).
+   * handed to `invalid` rather than thrown, since throwing costs more than the whole 422 (other errors are thrown).
    */
-  run(incoming: Incoming, params: readonly string[], reject: Reject): Outgoing | Promise<Outgoing>;
+  run(incoming: Incoming, params: readonly string[], invalid: Invalid): Outgoing | Promise<Outgoing>;
 }
 
 const JSON_HEADERS: readonly (readonly [string, string])[] = [["content-type", "application/json"]];
@@ -171,10 +175,10 @@ export function compileRoute(definition: RouteDefinition, appBodyLimit: number):
     context: RequestContext,
     issues: ValidationIssue[],
     body: unknown,
-    reject: Reject,
+    invalid: Invalid,
     incoming: Incoming,
   ): Outgoing | Promise<Outgoing> {
-    if (issues.length > 0) return reject(new RequestValidationError(issues, body), incoming);
+    if (issues.length > 0) return invalid(issues, body, incoming);
     const result = handler(context);
     return result instanceof Promise
       ? result.then((value) => toOutgoing(value, context, status, serialize))
@@ -185,7 +189,7 @@ export function compileRoute(definition: RouteDefinition, appBodyLimit: number):
     incoming: Incoming,
     params: readonly string[],
     body: unknown,
-    reject: Reject,
+    invalid: Invalid,
   ): Outgoing | Promise<Outgoing> {
     const context = new RequestContext(incoming);
     let pathTexts = NO_TEXTS;
@@ -207,19 +211,19 @@ export function compileRoute(definition: RouteDefinition, appBodyLimit: number):
     const issues: ValidationIssue[] = [];
     const pending = validateFrom(0, context, incoming, pathTexts, body, issues);
     return pending === undefined
-      ? respond(context, issues, body, reject, incoming)
-      : pending.then(() => respond(context, issues, body, reject, incoming));
+      ? respond(context, issues, body, invalid, incoming)
+      : pending.then(() => respond(context, issues, body, invalid, incoming));
   }
 
   return {
     definition,
-    run(incoming, params, reject) {
-      if (!readsBody) return afterBody(incoming, params, undefined, reject);
+    run(incoming, params, invalid) {
+      if (!readsBody) return afterBody(incoming, params, undefined, invalid);
       // The body is read and parsed first, as FastAPI does: malformed JSON is reported even if params are bad too.
       return incoming
         .readBody(bodyLimit)
         .then((bytes) =>
-          afterBody(incoming, params, parseJsonBody(bytes, incoming.header("content-type")), reject),
+          afterBody(incoming, params, parseJsonBody(bytes, incoming.header("content-type")), invalid),
         );
     },
   };
