@@ -6,8 +6,10 @@ import {
   isRequestValidationError,
   isResponseValidationError,
   RequestValidationError,
+  type ValidationIssue,
 } from "./errors.ts";
 import type { Incoming, Outgoing, PlainResponse } from "./exchange.ts";
+import { quote } from "./internal/json-text.ts";
 import { decodePath } from "./internal/percent.ts";
 import type { Logger } from "./logger.ts";
 import type { Matcher } from "./matcher.ts";
@@ -54,6 +56,29 @@ export function detailResponse(
 }
 
 const MAX_DETAIL_DEPTH = 32;
+
+/** FastAPI's 422: `{"detail": issues}`. */
+export function validationResponse(issues: readonly ValidationIssue[]): PlainResponse {
+  try {
+    return { status: 422, headers: JSON_HEADERS, body: issuesJson(issues) };
+  } catch {
+    return detailResponse(422, issues);
+  }
+}
+
+/** `JSON.stringify({ detail: issues })`, written field by field: the 422 body is the hot part of the error path. */
+function issuesJson(issues: readonly ValidationIssue[]): string {
+  let out = '{"detail":[';
+  for (let index = 0; index < issues.length; index++) {
+    const { type, loc, msg, input, ctx } = issues[index]!;
+    out += `${index === 0 ? "" : ","}{"type":${quote(type)},"loc":${JSON.stringify(loc)},"msg":${quote(msg)}`;
+    const inputText = typeof input === "string" ? quote(input) : JSON.stringify(input);
+    if (inputText !== undefined) out += `,"input":${inputText}`;
+    if (ctx !== undefined) out += `,"ctx":${JSON.stringify(ctx)}`;
+    out += "}";
+  }
+  return `${out}]}`;
+}
 
 /** A copy of `value` with whatever lies deeper than `depth` levels replaced by the text `"[too deep]"`. */
 function elideDeep(value: unknown, depth: number): unknown {
@@ -116,7 +141,7 @@ export function createDispatcher(
 
   function defaultResponse(error: unknown): PlainResponse {
     if (isHTTPException(error)) return detailResponse(error.status, error.detail, error.headers);
-    if (isRequestValidationError(error)) return detailResponse(422, error.issues);
+    if (isRequestValidationError(error)) return validationResponse(error.issues);
     return detailResponse(500, "Internal Server Error");
   }
 
@@ -149,7 +174,7 @@ export function createDispatcher(
   // Without a handler of its own, invalid input is answered without building a RequestValidationError at all.
   const invalid: Invalid =
     handlers.byClass.get(RequestValidationError) === undefined
-      ? (issues) => detailResponse(422, issues)
+      ? validationResponse
       : (issues, body, incoming) => renderError(new RequestValidationError(issues, body), incoming);
 
   return (incoming) => {

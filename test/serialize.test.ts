@@ -74,3 +74,41 @@ describe("response serialization", () => {
     assert.equal(await response.text(), '{"items":[{"id":1}],"meta":{"n":1}}');
   });
 });
+
+describe("422 bodies", () => {
+  test("are exactly what JSON.stringify writes for them, with unusual inputs and contexts", async () => {
+    const app = new App();
+    app.post(
+      "/items",
+      {
+        query: { n: z.int().gte(1) },
+        body: z.strictObject({
+          name: z
+            .string()
+            .min(3)
+            .regex(/^[a-z"]+$/),
+          tags: z.array(z.string()).max(1),
+        }),
+      },
+      () => ({}),
+    );
+    const bodies = [
+      '{"name":"é\\u0001\\"","tags":["a","b"],"extra":{"deep":[1,null]}}',
+      '{"name":"\\ud800","tags":"x"}',
+      "[1,2]",
+      '{"tags":[]}',
+    ];
+    for (const body of bodies) {
+      const response = await app.fetch(
+        new Request("http://test/items?n=0", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body,
+        }),
+      );
+      assert.equal(response.status, 422);
+      const text = await response.text();
+      assert.equal(text, JSON.stringify(JSON.parse(text)), `body for ${body}`);
+    }
+  });
+});

@@ -1,4 +1,5 @@
 import { type $ZodType, util } from "zod/v4/core";
+import { quote } from "../internal/json-text.ts";
 
 /**
  * Fast paths for "plain" Zod schemas: objects, arrays, strings, numbers, booleans, enums and literals with the
@@ -44,15 +45,6 @@ interface CheckDef {
   readonly inclusive?: boolean;
   readonly format?: string;
   readonly pattern?: RegExp;
-}
-
-// Characters JSON must escape, and lone surrogates (JSON.stringify escapes those too).
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what JSON escapes.
-const NEEDS_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/;
-
-/** A string as JSON text: short clean strings are quoted directly, others go through JSON.stringify. */
-function quote(text: string): string {
-  return text.length < 42 && !NEEDS_ESCAPE.test(text) ? `"${text}"` : JSON.stringify(text);
 }
 
 // Zod's integer and float formats and their ranges (zod/v4/core util.NUMBER_FORMAT_RANGES).
