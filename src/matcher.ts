@@ -7,6 +7,8 @@ export type Match<Value> =
   | { readonly kind: "not-found" };
 
 interface Entry<Value> {
+  /** Registration order: the lower wins. */
+  readonly order: number;
   readonly methods: readonly string[];
   readonly path: PathTemplate;
   readonly value: Value;
@@ -21,32 +23,94 @@ interface Found<Value> {
 const NOT_FOUND = { kind: "not-found" } as const;
 const NO_PARAMS: readonly string[] = [];
 
+/** The first path segment (`/items/5` → `items`), the key parameterized routes are bucketed by. */
+function firstSegment(path: string): string {
+  const end = path.indexOf("/", 1);
+  return end === -1 ? path.slice(1) : path.slice(1, end);
+}
+
+/** A template's first segment when it is plain text, so that only requests starting with it need trying. */
+function literalFirstSegment(path: PathTemplate): string | undefined {
+  const segment = firstSegment(path.template);
+  return segment.includes("{") ? undefined : segment;
+}
+
 /**
- * Finds the route for a method and a raw (still percent-encoded) path. The first route in registration order that
- * matches both wins, as in FastAPI, so `/users/me` must be added before `/users/{id}` to be reachable.
+ * Parameterized routes grouped by their literal first segment. A lookup tries only the group of the request's first
+ * segment and the routes whose first segment is itself a parameter, merged back into registration order.
+ */
+class Buckets<Value> {
+  readonly #byFirst = new Map<string, Entry<Value>[]>();
+  readonly #anyFirst: Entry<Value>[] = [];
+
+  constructor(entries: readonly Entry<Value>[]) {
+    for (const entry of entries) {
+      const first = literalFirstSegment(entry.path);
+      if (first === undefined) this.#anyFirst.push(entry);
+      else {
+        const group = this.#byFirst.get(first);
+        if (group === undefined) this.#byFirst.set(first, [entry]);
+        else group.push(entry);
+      }
+    }
+  }
+
+  /** Calls `visit` on each candidate in registration order until it returns something. */
+  find<Result>(path: string, visit: (entry: Entry<Value>) => Result | undefined): Result | undefined {
+    const group = this.#byFirst.get(firstSegment(path));
+    const other = this.#anyFirst;
+    if (group === undefined) {
+      for (const entry of other) {
+        const result = visit(entry);
+        if (result !== undefined) return result;
+      }
+      return undefined;
+    }
+    let a = 0;
+    let b = 0;
+    while (a < group.length || b < other.length) {
+      const entry =
+        b >= other.length || (a < group.length && group[a]!.order < other[b]!.order)
+          ? group[a++]!
+          : other[b++]!;
+      const result = visit(entry);
+      if (result !== undefined) return result;
+    }
+    return undefined;
+  }
+}
+
+interface MethodTable<Value> {
+  readonly statics: Map<string, Found<Value>>;
+  readonly dynamic: Buckets<Value>;
+}
+
+/**
+ * Finds the route for a method and a decoded path. The first route in registration order that matches both wins,
+ * as in FastAPI, so `/users/me` must be added before `/users/{id}` to be reachable.
  *
  * Speed comes from precomputing, not from changing that rule: the answer for every static route path is computed
- * once per method, and only the remaining paths scan the parameterized patterns, in order.
+ * once per method, and other paths try only the parameterized routes that share their first segment (or start with
+ * a parameter), in order. Radix-tree routers answer faster on huge tables but prefer static segments whatever the
+ * order, which would change which handler runs (docs/decisions.md).
  */
 export class Matcher<Value> {
   readonly #entries: Entry<Value>[] = [];
-  #byMethod: Map<string, { statics: Map<string, Found<Value>>; dynamic: Entry<Value>[] }> | undefined;
+  #tables: Map<string, MethodTable<Value>> | undefined;
+  #all: Buckets<Value> | undefined;
+  #staticEntries: Map<string, Entry<Value>[]> | undefined;
 
   /** Adds a route; `methods` are upper-case. */
   add(methods: readonly string[], path: PathTemplate, value: Value): void {
-    this.#entries.push({ methods, path, value });
-    this.#byMethod = undefined;
+    this.#entries.push({ order: this.#entries.length, methods, path, value });
+    this.#tables = undefined;
   }
 
   match(method: string, path: string): Match<Value> {
-    const table = (this.#byMethod ??= this.#build()).get(method);
+    const table = (this.#tables ??= this.#build()).get(method);
     if (table !== undefined) {
-      const found = table.statics.get(path);
+      const found = table.statics.get(path) ?? table.dynamic.find(path, (entry) => foundIn(entry, path));
       if (found !== undefined) return found;
-      for (const entry of table.dynamic) {
-        const params = matchPath(entry.path, path);
-        if (params !== undefined) return { kind: "found", value: entry.value, params };
-      }
     }
     const allow = this.allowedMethods(path);
     return allow.length === 0 ? NOT_FOUND : { kind: "method-not-allowed", allow };
@@ -54,34 +118,49 @@ export class Matcher<Value> {
 
   /** Every method some route answers for this path, in registration order. */
   allowedMethods(path: string): string[] {
-    const allow = new Set<string>();
-    for (const entry of this.#entries) {
-      if (matchPath(entry.path, path) !== undefined) for (const method of entry.methods) allow.add(method);
-    }
-    return [...allow];
+    this.#tables ??= this.#build();
+    const matching = [...(this.#staticEntries?.get(path) ?? [])];
+    this.#all?.find(path, (entry) => {
+      if (matchPath(entry.path, path) !== undefined) matching.push(entry);
+      return undefined;
+    });
+    matching.sort((a, b) => a.order - b.order);
+    return [...new Set(matching.flatMap((entry) => entry.methods))];
   }
 
-  #build(): Map<string, { statics: Map<string, Found<Value>>; dynamic: Entry<Value>[] }> {
-    const tables = new Map<string, { statics: Map<string, Found<Value>>; dynamic: Entry<Value>[] }>();
-    const methods = new Set(this.#entries.flatMap((entry) => entry.methods));
-    for (const method of methods) {
+  #build(): Map<string, MethodTable<Value>> {
+    const tables = new Map<string, MethodTable<Value>>();
+    const staticEntries = new Map<string, Entry<Value>[]>();
+    for (const entry of this.#entries) {
+      if (entry.path.regex !== undefined) continue;
+      staticEntries.set(entry.path.template, [...(staticEntries.get(entry.path.template) ?? []), entry]);
+    }
+    for (const method of new Set(this.#entries.flatMap((entry) => entry.methods))) {
       const candidates = this.#entries.filter((entry) => entry.methods.includes(method));
       const statics = new Map<string, Found<Value>>();
       for (const { path } of candidates) {
         if (path.regex !== undefined || statics.has(path.template)) continue;
         // The first candidate matching this literal path, which may be an earlier parameterized route.
         for (const entry of candidates) {
-          const params = matchPath(entry.path, path.template);
-          if (params !== undefined) {
-            statics.set(path.template, { kind: "found", value: entry.value, params });
+          const found = foundIn(entry, path.template);
+          if (found !== undefined) {
+            statics.set(path.template, found);
             break;
           }
         }
       }
-      tables.set(method, { statics, dynamic: candidates.filter((entry) => entry.path.regex !== undefined) });
+      const dynamic = new Buckets(candidates.filter((entry) => entry.path.regex !== undefined));
+      tables.set(method, { statics, dynamic });
     }
+    this.#all = new Buckets(this.#entries.filter((entry) => entry.path.regex !== undefined));
+    this.#staticEntries = staticEntries;
     return tables;
   }
+}
+
+function foundIn<Value>(entry: Entry<Value>, path: string): Found<Value> | undefined {
+  const params = matchPath(entry.path, path);
+  return params === undefined ? undefined : { kind: "found", value: entry.value, params };
 }
 
 function matchPath(path: PathTemplate, requestPath: string): readonly string[] | undefined {
