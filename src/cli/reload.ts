@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { watch } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 
 const IGNORED = /(^|[/\\])(node_modules|\.git)([/\\]|$)/;
 const WATCHED = /\.(m?[jt]s|json)$/;
@@ -10,7 +11,9 @@ const WATCHED = /\.(m?[jt]s|json)$/;
  * `directory` changes. The parent owns the signals: SIGINT/SIGTERM stop the child and then the parent.
  */
 export function serveWithReload(args: readonly string[], directory: string): void {
-  const cli = fileURLToPath(new URL("../../bin/brisk.mjs", import.meta.url));
+  // Found through the package itself, so that this works from src/ and from the bundled dist/ alike.
+  const root = dirname(createRequire(import.meta.url).resolve("brisk/package.json"));
+  const cli = join(root, "bin", "brisk.mjs");
   let child: ChildProcess | undefined;
   let restarting = false;
   let stopping = false;

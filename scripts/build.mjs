@@ -1,0 +1,18 @@
+// Builds dist/: brisk's sources bundled into a few ES modules (the library entry, the CLI, and the chunk they
+// share), so that an app loads brisk as one or two modules rather than forty. Types come from src/ directly.
+import { build } from "esbuild";
+
+await build({
+  entryPoints: ["src/index.ts", "src/cli/main.ts"],
+  outbase: "src",
+  outdir: "dist",
+  entryNames: "[dir]/[name]",
+  bundle: true,
+  splitting: true,
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  packages: "external",
+  sourcemap: true,
+  logLevel: "warning",
+});
