@@ -43,7 +43,16 @@ export function briskVersion(): string {
   return `${version} (${head.stdout.trim()}${dirty ? ", src/ modified" : ""})`;
 }
 
-/** Versions of the peers as installed in bench/node_modules. */
+/**
+ * Versions of the peers as installed in bench/node_modules; Zod is the repository root's copy, which every app
+ * (and brisk) shares (see bench/.npmrc).
+ */
 export function packageVersions(): [name: string, version: string][] {
-  return PACKAGES.map((name) => [name, versionOf(join(ROOT, "bench", "node_modules", name, "package.json"))]);
+  return PACKAGES.map((name) => {
+    const benchCopy = versionOf(join(ROOT, "bench", "node_modules", name, "package.json"));
+    return [
+      name,
+      benchCopy === "missing" ? versionOf(join(ROOT, "node_modules", name, "package.json")) : benchCopy,
+    ];
+  });
 }

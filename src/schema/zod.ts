@@ -1,4 +1,4 @@
-import { $ZodAsyncError, type $ZodType, config, util } from "zod/v4/core";
+import { type $ZodType, config, util } from "zod/v4/core";
 import { compileFastParse, FAIL } from "./plain.ts";
 import type { StandardSchemaV1, Validated, Validator } from "./standard.ts";
 
@@ -96,10 +96,11 @@ export function zodValidator(schema: $ZodType): Validator {
       if (!(payload instanceof Promise)) return finish(payload, SYNC);
       // A synchronous run that met an async refinement: its result is not trusted (as in Zod's own safeParse).
       payload.catch(() => {});
-    } catch (error) {
-      if (!(error instanceof $ZodAsyncError)) throw error;
+    } catch {
+      // A synchronous run over async refinements or transforms throws ($ZodAsyncError, or a TypeError from deep
+      // inside an object parser); like Zod's own `~standard.validate`, try again asynchronously, where a real
+      // error surfaces.
     }
-    // Async refinements and transforms: run again in async mode.
     const pending = schema._zod.run({ value, issues: [] }, ASYNC);
     return Promise.resolve(pending).then((payload) => finish(payload, ASYNC));
   };
