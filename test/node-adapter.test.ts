@@ -5,6 +5,7 @@ import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { App, type Listening, type Logger, listen } from "brisk";
 import { z } from "zod";
+import { seededRandom } from "./helpers/random.ts";
 
 /** A logger that keeps what brisk reports, so that a test can tell a quiet server from one that hit a bug. */
 function recordingLogger(): Logger & { readonly errors: string[] } {
@@ -135,18 +136,6 @@ async function assertServesOk(server: Listening): Promise<void> {
   const response = await fetch(`${server.url}/ok`);
   assert.equal(response.status, 200);
   assert.deepEqual(await response.json(), { ok: true });
-}
-
-/** A 32-bit seeded PRNG (mulberry32), so that a failing hostile run can be replayed exactly. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const Item = z.object({

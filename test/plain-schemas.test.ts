@@ -3,21 +3,11 @@ import { describe, test } from "node:test";
 import { z } from "zod";
 import type { $ZodType } from "zod/v4/core";
 import { compileFastParse, compileFastWrite, FAIL } from "../src/schema/plain.ts";
+import { seededRandom } from "./helpers/random.ts";
 
 // The fast paths must agree with Zod exactly: accept what Zod accepts, reject what it rejects, and produce Zod's
 // output (parse) or the JSON text of it (write). Checked on values generated from each schema, most of them valid,
 // some mutated, some arbitrary.
-
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ODD_VALUES: unknown[] = [
   undefined,
@@ -149,7 +139,7 @@ describe("plain Zod schemas: generated fast paths agree with Zod", () => {
       const parse = compileFastParse(schema);
       const write = compileFastWrite(schema);
       assert.ok(parse !== undefined && write !== undefined, "the schema should be plain");
-      const random = prng(name.length * 7919);
+      const random = seededRandom(name.length * 7919);
       let accepted = 0;
       for (let round = 0; round < 3000; round++) {
         const value = generate(schema, random);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { parseQuery } from "../src/internal/query.ts";
+import { seededRandom } from "./helpers/random.ts";
 
 // brisk parses query strings itself (faster than URLSearchParams); it must read them exactly as the WHATWG
 // URLSearchParams does, which is also how Starlette reads them. (Raw non-ASCII characters, which clients never send
@@ -32,11 +33,7 @@ test("parseQuery reads every query string as URLSearchParams does", () => {
     " ",
     "~",
   ];
-  let seed = 12345;
-  const random = () => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return seed / 2147483648;
-  };
+  const random = seededRandom(12345);
   for (let round = 0; round < 5000; round++) {
     const length = Math.floor(random() * 12);
     const search = Array.from({ length }, () => alphabet[Math.floor(random() * alphabet.length)]).join("");
