@@ -7,7 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { checkStatuses, seedItems, startupMs } from "./lib/check.ts";
 import { machine } from "./lib/machine.ts";
-import { pinSelf, type Running, residentBytes, sampleRss, startServer } from "./lib/process.ts";
+import { cpuMicros, pinSelf, type Running, residentBytes, sampleRss, startServer } from "./lib/process.ts";
 import { cellOf, type Results, renderReport } from "./lib/report.ts";
 import { isServer, ROOT, SERVERS, type Server } from "./lib/servers.ts";
 import { fixed, rate } from "./lib/table.ts";
@@ -121,6 +121,7 @@ async function measureServer(server: Server, round: number): Promise<void> {
     }
     for (const workload of healthy) {
       const sampler = sampleRss(running.pid);
+      const cpuBefore = cpuMicros(running.pid);
       const result = await runWrk({
         url: running.url,
         workload,
@@ -129,7 +130,9 @@ async function measureServer(server: Server, round: number): Promise<void> {
         cpu: wrkCpu,
       });
       const peak = sampler.stop();
+      const cpuUsed = cpuMicros(running.pid) - cpuBefore;
       const cell = cellOf(results, server, workload.name);
+      if (result.requests > 0) cell.cpuMicros.push(cpuUsed / result.requests);
       cell.rps.push(result.requestsPerSecond);
       cell.p99Ms.push(result.p99Ms);
       cell.peakRssBytes.push(peak);

@@ -122,3 +122,13 @@ export function pinSelf(cpu: number): boolean {
   });
   return result.status === 0;
 }
+
+/** A process's user + system CPU time in microseconds, from /proc/<pid>/stat (clock ticks are 10 ms on Linux). */
+export function cpuMicros(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return Number.NaN;
+  }
+}

@@ -12,6 +12,8 @@ export interface Cell {
   readonly rps: number[];
   readonly p99Ms: number[];
   readonly peakRssBytes: number[];
+  /** The server's own CPU time (user + system) per request, in microseconds. */
+  readonly cpuMicros: number[];
   /** Why a round's numbers are missing or suspect. */
   readonly problems: string[];
   broken: boolean;
@@ -46,7 +48,7 @@ export function cellOf(results: Results, server: Server, workload: string): Cell
   if (byWorkload === undefined) results.cells.set(server, (byWorkload = new Map()));
   let cell = byWorkload.get(workload);
   if (cell === undefined) {
-    cell = { rps: [], p99Ms: [], peakRssBytes: [], problems: [], broken: false };
+    cell = { rps: [], p99Ms: [], peakRssBytes: [], cpuMicros: [], problems: [], broken: false };
     byWorkload.set(workload, cell);
   }
   return cell;
@@ -69,6 +71,7 @@ function throughputTable(results: Results): string {
         server,
         cell?.broken === true || cell === undefined ? "broken" : rate(rps),
         fixed(median(cell?.p99Ms ?? []), 2),
+        fixed(median(cell?.cpuMicros ?? []), 1),
         fixed(max(cell?.peakRssBytes ?? []) / MB, 1),
         ratio(rps, fastify),
         ratio(rps, node),
@@ -76,9 +79,18 @@ function throughputTable(results: Results): string {
     }
   }
   return markdownTable(
-    ["workload", "server", "req/s (median)", "p99 ms (median)", "peak RSS MB", "vs fastify", "vs node"],
+    [
+      "workload",
+      "server",
+      "req/s (median)",
+      "p99 ms (median)",
+      "CPU µs/req (median)",
+      "peak RSS MB",
+      "vs fastify",
+      "vs node",
+    ],
     rows,
-    ["left", "left", "right", "right", "right", "right", "right"],
+    ["left", "left", "right", "right", "right", "right", "right", "right"],
   );
 }
 
@@ -130,7 +142,8 @@ export function renderReport(results: Results, settings: RunSettings): string {
     "",
     throughputTable(results),
     "",
-    "req/s and p99 are medians across rounds; peak RSS is the highest resident memory sampled every 100 ms while " +
+    "req/s, p99 and CPU µs/req (the server process's user + system time divided by the requests it answered; " +
+      "steadier than req/s on a shared machine) are medians across rounds; peak RSS is the highest resident memory sampled every 100 ms while " +
       "the workload ran (MB = MiB); the ratios divide req/s by Fastify's and by plain node:http's.",
     "",
     "## Startup and idle memory",
