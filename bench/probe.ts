@@ -1,13 +1,15 @@
-// Server CPU per request on GET /greetings, with and without the harness's extras (all workloads warmed first;
-// wrk --latency and the RSS sampler), for a few servers: `npx tsx bench/probe.ts brisk,fastify`.
+// Server CPU per request on GET /greetings, with and without the harness's extras (startup polled with fetch,
+// seeded items, status checks, wrk --latency, the RSS sampler) and with or without every workload warmed first:
+// `npx tsx bench/probe.ts brisk,fastify`.
 // It exists to find what makes a server slower inside `npm run bench` than on its own.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { checkStatuses, seedItems, startupMs } from "./lib/check.ts";
 import { cpuMicros, pinSelf, sampleRss, startServer } from "./lib/process.ts";
 import { isServer } from "./lib/servers.ts";
-import { INVALID_ITEM, VALID_ITEM } from "./lib/workloads.ts";
+import { INVALID_ITEM, VALID_ITEM, WORKLOADS } from "./lib/workloads.ts";
 
 pinSelf(1);
 const dir = mkdtempSync(join(tmpdir(), "brisk-probe-"));
@@ -35,7 +37,15 @@ for (const server of (process.argv[2] ?? "brisk,fastify").split(",")) {
   for (const warmAll of [false, true]) {
     for (const extras of [false, true]) {
       const running = await startServer(server, 0);
-      await running.ready;
+      // With the extras, the server also gets what the harness sends first: startup polled with fetch until the
+      // first 200, seeded items, one request per workload.
+      if (extras) {
+        await startupMs(running);
+        await seedItems(running.url);
+        await checkStatuses(running.url, WORKLOADS);
+      } else {
+        await running.ready;
+      }
       if (warmAll) {
         wrk(`${running.url}/items`, 1, { script: valid });
         wrk(`${running.url}/items`, 1, { script: invalid });
@@ -48,7 +58,7 @@ for (const server of (process.argv[2] ?? "brisk,fastify").split(",")) {
       const requests = wrk(`${running.url}/greetings`, 3, { latency: extras });
       const used = cpuMicros(running.pid) - before;
       sampler?.stop();
-      const label = `${warmAll ? "all workloads warmed" : "greetings only"}, ${extras ? "latency + sampler" : "plain"}`;
+      const label = `${warmAll ? "all workloads warmed" : "greetings only"}, ${extras ? "harness extras" : "plain"}`;
       console.log(`${server.padEnd(8)} ${label.padEnd(42)} ${(used / requests).toFixed(1)} µs/request`);
       await running.stop();
     }
