@@ -1,7 +1,7 @@
 import type { $ZodType } from "zod/v4/core";
 import type { ValidationIssue } from "../errors.ts";
 import type { StandardSchemaV1 } from "./standard.ts";
-import { zodKind, zodSchemaAt } from "./zod.ts";
+import { zodIssueMessage, zodKind, zodSchemaAt } from "./zod.ts";
 
 /** What turning a library's issues into FastAPI's `detail` entries needs to know about where they came from. */
 export interface IssueSource {
@@ -21,8 +21,12 @@ export interface IssueSource {
   readonly kind: "text" | "body" | "response";
 }
 
-/** A Zod issue as the Standard Schema interface passes it along: the standard fields plus Zod's own. */
-interface LibraryIssue extends StandardSchemaV1.Issue {
+/**
+ * An issue as a schema library reports it: the Standard Schema fields plus Zod's own. Zod's issues reach this
+ * module raw, before Zod composes their messages (`messageOf` does that, only for the few errors that show it).
+ */
+interface LibraryIssue extends Omit<StandardSchemaV1.Issue, "message"> {
+  readonly message?: string;
   readonly code?: string;
   readonly expected?: string;
   readonly origin?: string;
@@ -39,7 +43,11 @@ interface LibraryIssue extends StandardSchemaV1.Issue {
 
 const MISSING = Symbol("missing");
 
-function pathKeys(issue: StandardSchemaV1.Issue): PropertyKey[] {
+function messageOf(issue: LibraryIssue): string {
+  return issue.message ?? zodIssueMessage(issue);
+}
+
+function pathKeys(issue: LibraryIssue): PropertyKey[] {
   return (issue.path ?? []).map((segment) => (typeof segment === "object" ? segment.key : segment));
 }
 
@@ -194,10 +202,14 @@ function formatError(issue: LibraryIssue): Shape {
       return {
         type: "value_error",
         msg: "value is not a valid email address",
-        ctx: { reason: issue.message },
+        ctx: { reason: messageOf(issue) },
       };
     default:
-      return { type: "value_error", msg: `Value error, ${issue.message}`, ctx: { error: issue.message } };
+      return {
+        type: "value_error",
+        msg: `Value error, ${messageOf(issue)}`,
+        ctx: { error: messageOf(issue) },
+      };
   }
 }
 
@@ -280,7 +292,11 @@ function convert(
       break;
     }
     default:
-      shape = { type: "value_error", msg: `Value error, ${issue.message}`, ctx: { error: issue.message } };
+      shape = {
+        type: "value_error",
+        msg: `Value error, ${messageOf(issue)}`,
+        ctx: { error: messageOf(issue) },
+      };
   }
   const entry: ValidationIssue = { type: shape.type, loc, msg: shape.msg, input: value };
   if (shape.ctx !== undefined) entry.ctx = shape.ctx;
