@@ -58,7 +58,7 @@ export function detailResponse(
 const MAX_DETAIL_DEPTH = 32;
 
 /** FastAPI's 422: `{"detail": issues}`. */
-export function validationResponse(issues: readonly ValidationIssue[]): PlainResponse {
+function validationResponse(issues: readonly ValidationIssue[]): PlainResponse {
   try {
     return { status: 422, headers: JSON_HEADERS, body: issuesJson(issues) };
   } catch {

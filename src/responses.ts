@@ -72,11 +72,6 @@ function decodeURIOrKeep(text: string): string {
   }
 }
 
-/** True for a helper result. */
-export function isReply(value: unknown): value is Reply {
-  return value instanceof Reply;
-}
-
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** Serializes a `Set-Cookie` value; the value is percent-encoded so that no client text can add attributes. */

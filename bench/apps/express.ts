@@ -1,19 +1,7 @@
 // Express 5 with express.json() and Zod safeParse; ETag and X-Powered-By off, the usual production settings.
 import express from "express";
-import { z } from "zod";
 import { greetingList, greetings, HOST, ItemStore, port, ready } from "./common.ts";
-
-const Item = z.object({
-  name: z.string().min(1).max(100),
-  price: z.number().gt(0),
-  tags: z.array(z.string()).max(10).default([]),
-  description: z.string().optional(),
-});
-
-const Page = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(10),
-  offset: z.coerce.number().int().min(0).default(0),
-});
+import { Item, Page } from "./zod-schemas.ts";
 
 const store = new ItemStore();
 const app = express();

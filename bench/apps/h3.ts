@@ -1,19 +1,7 @@
 // h3 v2: an H3 app with Zod through h3's Standard Schema helpers, served by h3's Node adapter (srvx).
 import { getValidatedQuery, H3, readValidatedBody, serve } from "h3";
-import { z } from "zod";
 import { greetingList, greetings, HOST, ItemStore, port, ready } from "./common.ts";
-
-const Item = z.object({
-  name: z.string().min(1).max(100),
-  price: z.number().gt(0),
-  tags: z.array(z.string()).max(10).default([]),
-  description: z.string().optional(),
-});
-
-const Page = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(10),
-  offset: z.coerce.number().int().min(0).default(0),
-});
+import { Item, Page } from "./zod-schemas.ts";
 
 const store = new ItemStore();
 const app = new H3();

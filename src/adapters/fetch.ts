@@ -1,14 +1,12 @@
 import { HTTPException } from "../errors.ts";
 import type { Incoming } from "../exchange.ts";
+import { splitTarget } from "../internal/target.ts";
 
 /**
  * Reads a web stream to its end, failing with 413 as soon as more than `limit` bytes have arrived: the limit is
  * decided on bytes actually received, whatever a Content-Length header claims.
  */
-export async function readLimited(
-  stream: ReadableStream<Uint8Array> | null,
-  limit: number,
-): Promise<Uint8Array> {
+async function readLimited(stream: ReadableStream<Uint8Array> | null, limit: number): Promise<Uint8Array> {
   if (stream === null) return new Uint8Array(0);
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -33,19 +31,13 @@ export function tooLarge(limit: number): HTTPException {
 
 /** Wraps a web `Request` for the core (the fetch adapter, used by `app.fetch`). */
 export function fromWebRequest(request: Request): Incoming {
-  const url = request.url;
-  // The path and query are cut from the URL text rather than parsed by `new URL`, which would normalize them.
-  const afterHost = url.indexOf("/", url.indexOf("//") + 2);
-  const target = afterHost === -1 ? "/" : url.slice(afterHost);
-  const hash = target.indexOf("#");
-  const withoutHash = hash === -1 ? target : target.slice(0, hash);
-  const question = withoutHash.indexOf("?");
+  const [path, search] = splitTarget(request.url);
   let received: Uint8Array | undefined;
   let rebuilt: Request | undefined;
   return {
     method: request.method,
-    path: question === -1 ? withoutHash : withoutHash.slice(0, question),
-    search: question === -1 ? "" : withoutHash.slice(question + 1),
+    path,
+    search,
     header: (name) => request.headers.get(name) ?? undefined,
     headerNames: () => request.headers.keys(),
     readBody: (limit) => {

@@ -4,18 +4,8 @@ import { Readable } from "node:stream";
 import type { App } from "../app.ts";
 import { HTTPException } from "../errors.ts";
 import { byteLength, type Incoming, type Outgoing } from "../exchange.ts";
+import { splitTarget } from "../internal/target.ts";
 import { tooLarge } from "./fetch.ts";
-
-function splitTarget(url: string): [path: string, search: string] {
-  let target = url;
-  // Absolute-form targets (RFC 9112 §3.2.2) are routed by their path.
-  if (!target.startsWith("/")) {
-    const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/.exec(target);
-    if (scheme !== null) target = target.slice(scheme[0].length) || "/";
-  }
-  const question = target.indexOf("?");
-  return question === -1 ? [target, ""] : [target.slice(0, question), target.slice(question + 1)];
-}
 
 /**
  * A Node request as the core sees it. A class rather than an object of closures: one allocation per request,
@@ -34,14 +24,7 @@ class NodeIncoming implements Incoming {
     this.#req = req;
     this.#res = res;
     this.method = req.method ?? "GET";
-    const url = req.url ?? "/";
-    const question = url.indexOf("?");
-    if (url.charCodeAt(0) === 47 /* "/" */ && question === -1) {
-      this.path = url;
-      this.search = "";
-    } else {
-      [this.path, this.search] = splitTarget(url);
-    }
+    [this.path, this.search] = splitTarget(req.url ?? "/");
   }
 
   header(name: string): string | undefined {
@@ -71,11 +54,6 @@ class NodeIncoming implements Incoming {
     this.#request = new Request(`http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`, init);
     return this.#request;
   }
-}
-
-/** Wraps a Node request for the core. */
-export function fromNodeRequest(req: IncomingMessage, res: ServerResponse): Incoming {
-  return new NodeIncoming(req, res);
 }
 
 /** Collects a Node request body, refusing a declared or received size over `limit` with 413. */
@@ -122,7 +100,7 @@ function readNodeBody(req: IncomingMessage, res: ServerResponse, limit: number):
 }
 
 /** Writes an outgoing response to a Node response; HEAD answers carry headers only (Node drops the body). */
-export function writeNodeResponse(res: ServerResponse, outgoing: Outgoing): void | Promise<void> {
+function writeNodeResponse(res: ServerResponse, outgoing: Outgoing): void | Promise<void> {
   if (outgoing instanceof Response) return writeWebResponse(res, outgoing);
   const flat: string[] = [];
   for (const [name, value] of outgoing.headers) flat.push(name, value);

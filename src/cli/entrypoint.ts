@@ -15,7 +15,7 @@ function isFile(path: string): boolean {
 }
 
 /** The files a module reference may name: as given, then with each extension; `pkg.app` also as `pkg/app`. */
-export function moduleCandidates(module: string, directory: string): string[] {
+function moduleCandidates(module: string, directory: string): string[] {
   const bases = [module];
   if (!module.includes("/") && !EXTENSIONS.some((ext) => module.endsWith(ext)) && module.includes(".")) {
     bases.push(module.replace(/\./g, "/"));

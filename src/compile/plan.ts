@@ -5,7 +5,7 @@ import { parseCookies } from "../internal/cookies.ts";
 import { decodeSegment } from "../internal/percent.ts";
 import { parseQuery } from "../internal/query.ts";
 import type { PathTemplate } from "../path.ts";
-import { appendHeaders, dedupeContentType, isReply, replyToPlain } from "../responses.ts";
+import { appendHeaders, dedupeContentType, Reply, replyToPlain } from "../responses.ts";
 import type { ResponseControl, RouteSpec } from "../route.ts";
 import { isStandardSchema } from "../schema/standard.ts";
 import { compileBodyValidator, parseJsonBody } from "./body.ts";
@@ -38,7 +38,7 @@ export interface CompiledRoute {
 }
 
 const JSON_HEADERS: readonly (readonly [string, string])[] = [["content-type", "application/json"]];
-const EMPTY: ReadonlyMap<string, readonly string[]> = new Map();
+const NO_VALUES: ReadonlyMap<string, readonly string[]> = new Map();
 
 /** Values held in a map of wire name → every occurrence (path parameters, query strings). */
 class MapValues implements ParamValues {
@@ -93,7 +93,7 @@ const SOURCES: readonly (readonly [Exclude<SourceKey, "body">, ParamLocation, Va
   [
     "query",
     "query",
-    (incoming) => new MapValues(incoming.search === "" ? EMPTY : parseQuery(incoming.search)),
+    (incoming) => new MapValues(incoming.search === "" ? NO_VALUES : parseQuery(incoming.search)),
   ],
   ["headers", "header", (incoming) => new HeaderValues(incoming)],
   ["cookies", "cookie", (incoming) => new CookieValues(parseCookies(incoming.header("cookie")))],
@@ -110,7 +110,6 @@ interface Step {
 }
 
 const NO_PARAMS: Readonly<Record<string, never>> = Object.freeze({});
-const NO_TEXTS: ReadonlyMap<string, readonly string[]> = new Map();
 
 /**
  * Compiles a route: validators for each declared source, the body reader, the serializer. The compiled `run`
@@ -192,7 +191,7 @@ export function compileRoute(definition: RouteDefinition, appBodyLimit: number):
     invalid: Invalid,
   ): Outgoing | Promise<Outgoing> {
     const context = new RequestContext(incoming);
-    let pathTexts = NO_TEXTS;
+    let pathTexts = NO_VALUES;
     if (path.params.length === 0) {
       context.params = NO_PARAMS;
     } else if (validatesParams) {
@@ -247,7 +246,7 @@ function toOutgoing(
 ): Outgoing | Promise<Outgoing> {
   if (result instanceof Response) return result;
   const control = RequestContext.responseOf(context);
-  if (isReply(result)) return replyToPlain(result, control?.headers);
+  if (result instanceof Reply) return replyToPlain(result, control?.headers);
   const status = control?.status ?? defaultStatus;
   if (forbidsBody(status)) return withControl(status, null, control);
   const body = serialize(result);

@@ -28,7 +28,7 @@ function defOf(schema: $ZodType): ZodDef {
 }
 
 /** The schema behind wrappers that do not change what a value must look like (optional, default, pipe input...). */
-export function unwrapZod(schema: $ZodType): $ZodType {
+function unwrapZod(schema: $ZodType): $ZodType {
   let current = schema;
   for (let depth = 0; depth < 64; depth++) {
     const def = defOf(current);
