@@ -1,10 +1,12 @@
 import { fromWebRequest } from "./adapters/fetch.ts";
 import { type CompiledRoute, compileRoute, type RouteDefinition } from "./compile/plan.ts";
+import { docsRoutes } from "./docs/routes.ts";
 import { BriskError } from "./errors.ts";
 import { type Incoming, type Outgoing, toWebResponse } from "./exchange.ts";
 import { createDispatcher, type ExceptionHandler } from "./handle.ts";
 import { consoleLogger, type Logger } from "./logger.ts";
 import { Matcher } from "./matcher.ts";
+import { buildOpenApi, type OpenApiDocument, type OpenApiInfo } from "./openapi/document.ts";
 import { compilePath } from "./path.ts";
 import type { Handler, RouteSpec } from "./route.ts";
 
@@ -21,7 +23,46 @@ export interface AppOptions {
    */
   readonly version?: string;
   readonly summary?: string;
+  /** The API's description (Markdown), shown in the OpenAPI document and the docs pages. */
   readonly description?: string;
+  readonly termsOfService?: string;
+  readonly contact?: OpenApiInfo["contact"];
+  readonly license?: OpenApiInfo["license"];
+  /** Descriptions of the tags routes use, in the order the docs should show them. */
+  readonly tags?: OpenApiInfo["tags"];
+  /** The document's `servers`; at request time the root path is put first (see `rootPath`). */
+  readonly servers?: OpenApiInfo["servers"];
+  readonly externalDocs?: OpenApiInfo["externalDocs"];
+  /**
+   * Where the OpenAPI document is served; `null` turns off the document and both docs pages.
+   * @default "/openapi.json"
+   */
+  readonly openapiUrl?: string | null;
+  /**
+   * Where Swagger UI is served (its assets under this path); `null` turns it off.
+   * @default "/docs"
+   */
+  readonly docsUrl?: string | null;
+  /**
+   * Where ReDoc is served (its assets under this path); `null` turns it off.
+   * @default "/redoc"
+   */
+  readonly redocUrl?: string | null;
+  /**
+   * The page Swagger UI's OAuth2 flows return to; `null` turns it off.
+   * @default "/docs/oauth2-redirect"
+   */
+  readonly swaggerUiOauth2RedirectUrl?: string | null;
+  /** Swagger UI configuration merged over brisk's defaults (FastAPI's `swagger_ui_parameters`); JSON values only. */
+  readonly swaggerUiParameters?: Readonly<Record<string, unknown>>;
+  /** Passed to Swagger UI's `initOAuth` (e.g. `{ clientId, usePkceWithAuthorizationCodeGrant }`). */
+  readonly swaggerUiInitOAuth?: Readonly<Record<string, unknown>>;
+  /**
+   * The path prefix under which clients reach the app, when a proxy serves it there (e.g. "/content/abc").
+   * Requests are routed with or without it; the docs and the document's `servers` use it. The Node server's
+   * `rootPath` option (`brisk serve --root-path`) and a trusted `X-Forwarded-Prefix` take precedence.
+   */
+  readonly rootPath?: string;
   /**
    * Largest accepted request body in bytes, counted as received; routes may override it.
    * @default 1048576
@@ -53,6 +94,7 @@ export class App {
   readonly #byClass = new Map<ErrorClass, ExceptionHandler<never>>();
   readonly #byStatus = new Map<number, ExceptionHandler<never>>();
   #dispatch: ((incoming: Incoming) => Outgoing | Promise<Outgoing>) | undefined;
+  #document: OpenApiDocument | undefined;
 
   constructor(options: AppOptions = {}) {
     const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
@@ -62,7 +104,23 @@ export class App {
         `bodyLimit must be a whole number of bytes, got ${bodyLimit}`,
       );
     }
-    this.settings = { ...options, bodyLimit };
+    for (const key of [
+      "openapiUrl",
+      "docsUrl",
+      "redocUrl",
+      "swaggerUiOauth2RedirectUrl",
+      "rootPath",
+    ] as const) {
+      const value = options[key];
+      if (value !== undefined && value !== null && (!value.startsWith("/") || /[?#\s]/.test(value))) {
+        throw new BriskError(
+          "BRISK_INVALID_OPTION",
+          `${key} must be a path starting with "/" (without query, fragment or spaces), got ${JSON.stringify(value)}`,
+        );
+      }
+    }
+    const rootPath = options.rootPath?.replace(/\/+$/, "");
+    this.settings = { ...options, bodyLimit, ...(rootPath === undefined ? {} : { rootPath }) };
     this.logger = options.logger ?? consoleLogger;
   }
 
@@ -141,6 +199,7 @@ export class App {
     const definition: RouteDefinition = { methods: all, path: template, spec, handler: handler as never };
     this.#routes.push(compileRoute(definition, this.settings.bodyLimit ?? DEFAULT_BODY_LIMIT));
     this.#dispatch = undefined;
+    this.#document = undefined;
     return this;
   }
 
@@ -161,6 +220,19 @@ export class App {
   /** Compiles every route now, so that configuration mistakes surface at startup rather than on a request. */
   compile(): void {
     this.#dispatcher();
+  }
+
+  /**
+   * The OpenAPI 3.1 document of the routes, built once and cached until a route is added. The root path is not in
+   * it: `GET /openapi.json` adds it to `servers` per request.
+   */
+  openapi(): OpenApiDocument {
+    this.#document ??= buildOpenApi(this.routes, {
+      ...this.settings,
+      title: this.settings.title ?? "brisk",
+      version: this.settings.version ?? "0.1.0",
+    });
+    return this.#document;
   }
 
   /** The registered routes, in registration order. */
@@ -189,10 +261,18 @@ export class App {
     if (this.#dispatch !== undefined) return this.#dispatch;
     const matcher = new Matcher<CompiledRoute>();
     for (const route of this.#routes) matcher.add(route.definition.methods, route.definition.path, route);
+    if (this.settings.openapiUrl !== null) {
+      // Built now, so that a schema the document cannot hold fails at startup rather than on the first visit.
+      this.openapi();
+      for (const route of docsRoutes(this.settings, () => this.openapi())) {
+        matcher.add(route.definition.methods, route.definition.path, route);
+      }
+    }
     this.#dispatch = createDispatcher(
       matcher,
       { byClass: this.#byClass, byStatus: this.#byStatus },
       this.logger,
+      this.settings.rootPath ?? "",
     );
     return this.#dispatch;
   }

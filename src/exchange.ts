@@ -11,6 +11,11 @@ export interface Incoming {
   readonly path: string;
   /** The raw query string, without `?`. */
   readonly search: string;
+  /**
+   * The path prefix the client used to reach the app through a proxy (`--root-path`, or a trusted
+   * `X-Forwarded-Prefix`), without a trailing slash; undefined to use the App's `rootPath`.
+   */
+  readonly rootPath?: string | undefined;
   /** A header's value by lower-case name; repeated headers joined with ", " (cookies with "; "). */
   header(name: string): string | undefined;
   /** Names of the headers present, lower-case. */

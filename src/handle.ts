@@ -96,14 +96,27 @@ function elideDeep(value: unknown, depth: number): unknown {
 function slashRedirect(
   matcher: Matcher<CompiledRoute>,
   incoming: Incoming,
+  routed: string,
   path: string,
+  root: string,
 ): string | undefined {
   if (path === "/" || path.length === 0) return undefined;
   const toggle = (text: string) => (text.endsWith("/") ? text.slice(0, -1) : `${text}/`);
-  const target = toggle(incoming.path);
+  // The client's view of the path: behind a proxy that strips the root path, it is put back.
+  const target = root + toggle(routed);
   if (target === "" || /^\/[\\/]/.test(target)) return undefined;
   if (matcher.match(incoming.method, toggle(path)).kind === "not-found") return undefined;
   return incoming.search === "" ? target : `${target}?${incoming.search}`;
+}
+
+/**
+ * The path to route: without the root path when the proxy left it on (a proxy that strips it sends the path as
+ * routed already), so the same app answers both.
+ */
+function withoutRoot(path: string, root: string): string {
+  if (root === "" || !path.startsWith(root)) return path;
+  if (path.length === root.length) return "/";
+  return path.charCodeAt(root.length) === 47 /* "/" */ ? path.slice(root.length) : path;
 }
 
 /** The request path: match, run the route's plan, and turn any error into a response. */
@@ -111,6 +124,7 @@ export function createDispatcher(
   matcher: Matcher<CompiledRoute>,
   handlers: ExceptionHandlers,
   logger: Logger,
+  defaultRoot: string,
 ): (incoming: Incoming) => Outgoing | Promise<Outgoing> {
   /**
    * Starlette's lookup: an HTTPException's status first, then the error's classes from the most specific. brisk's
@@ -179,7 +193,9 @@ export function createDispatcher(
 
   return (incoming) => {
     try {
-      const path = decodePath(incoming.path);
+      const root = incoming.rootPath ?? defaultRoot;
+      const routed = withoutRoot(incoming.path, root);
+      const path = decodePath(routed);
       const match = matcher.match(incoming.method, path);
       if (match.kind === "found") {
         const outgoing = match.value.run(incoming, match.params, invalid);
@@ -190,7 +206,7 @@ export function createDispatcher(
       if (match.kind === "method-not-allowed") {
         throw new HTTPException(405, undefined, { allow: match.allow.join(", ") });
       }
-      const location = slashRedirect(matcher, incoming, path);
+      const location = slashRedirect(matcher, incoming, routed, path, root);
       if (location !== undefined) return { status: 307, headers: [["location", location]], body: null };
       throw new HTTPException(404);
     } catch (error) {

@@ -31,7 +31,7 @@ interface Field {
 }
 
 /** FastAPI's header rule: `user_agent` reads `user-agent`, case-insensitively. */
-const headerWire = (key: string) => key.replace(/_/g, "-").toLowerCase();
+export const headerWire = (key: string): string => key.replace(/_/g, "-").toLowerCase();
 
 function rawField(values: ParamValues, field: Field): unknown {
   const all = values.get(field.wire);

@@ -1,0 +1,89 @@
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+
+/** A file the docs pages load, served by brisk itself: the pages never reach for a CDN. */
+export interface DocsAsset {
+  readonly body: Uint8Array | string;
+  readonly contentType: string;
+}
+
+const JS = "text/javascript; charset=utf-8";
+
+/** Starts Swagger UI from the JSON configuration the page carries; a file, so the page needs no inline script. */
+const SWAGGER_INIT = `"use strict";
+(function () {
+  var config = JSON.parse(document.getElementById("brisk-swagger-config").textContent);
+  var initOAuth = config.initOAuth;
+  var parameters = config.parameters;
+  if (typeof parameters.oauth2RedirectUrl === "string" && parameters.oauth2RedirectUrl.charAt(0) === "/") {
+    parameters.oauth2RedirectUrl = window.location.origin + parameters.oauth2RedirectUrl;
+  }
+  parameters.presets = [SwaggerUIBundle.presets.apis];
+  var ui = SwaggerUIBundle(parameters);
+  if (initOAuth) ui.initOAuth(initOAuth);
+  window.ui = ui;
+})();
+`;
+
+/** Starts ReDoc on the document URL the page carries. */
+const REDOC_INIT = `"use strict";
+(function () {
+  var config = JSON.parse(document.getElementById("brisk-redoc-config").textContent);
+  Redoc.init(config.specUrl, config.options, document.getElementById("redoc"));
+})();
+`;
+
+const require = createRequire(import.meta.url);
+const packageDir = (name: string) => dirname(require.resolve(`${name}/package.json`));
+
+/** Asset name → where its bytes come from. */
+const SOURCES: Readonly<
+  Record<string, { readonly file?: () => string; readonly text?: string; readonly type: string }>
+> = {
+  "swagger-ui-bundle.js": {
+    file: () => join(packageDir("swagger-ui-dist"), "swagger-ui-bundle.js"),
+    type: JS,
+  },
+  "swagger-ui.css": {
+    file: () => join(packageDir("swagger-ui-dist"), "swagger-ui.css"),
+    type: "text/css; charset=utf-8",
+  },
+  "oauth2-redirect.js": { file: () => join(packageDir("swagger-ui-dist"), "oauth2-redirect.js"), type: JS },
+  "favicon-32x32.png": {
+    file: () => join(packageDir("swagger-ui-dist"), "favicon-32x32.png"),
+    type: "image/png",
+  },
+  "swagger-init.js": { text: SWAGGER_INIT, type: JS },
+  "redoc.standalone.js": {
+    file: () => join(packageDir("redoc"), "bundles", "redoc.standalone.js"),
+    type: JS,
+  },
+  "redoc-init.js": { text: REDOC_INIT, type: JS },
+};
+
+/** The assets each page needs, as served under its URL. */
+export const SWAGGER_ASSETS: readonly string[] = [
+  "swagger-ui-bundle.js",
+  "swagger-ui.css",
+  "oauth2-redirect.js",
+  "favicon-32x32.png",
+  "swagger-init.js",
+];
+export const REDOC_ASSETS: readonly string[] = ["redoc.standalone.js", "redoc-init.js", "favicon-32x32.png"];
+
+const loaded = new Map<string, DocsAsset>();
+
+/** An asset by name, read from its package on first use (the bundles are megabytes: no cost until asked for). */
+export function docsAsset(name: string): DocsAsset | undefined {
+  const cached = loaded.get(name);
+  if (cached !== undefined) return cached;
+  const source = Object.hasOwn(SOURCES, name) ? SOURCES[name] : undefined;
+  if (source === undefined) return undefined;
+  const asset: DocsAsset = {
+    body: source.text ?? new Uint8Array(readFileSync(source.file!())),
+    contentType: source.type,
+  };
+  loaded.set(name, asset);
+  return asset;
+}

@@ -1,0 +1,347 @@
+import { STATUS_CODES } from "node:http";
+import { object as zodObject } from "zod";
+import type { $ZodType } from "zod/v4/core";
+import type { ParamLocation } from "../compile/params.ts";
+import { headerWire } from "../compile/params.ts";
+import type { RouteDefinition } from "../compile/plan.ts";
+import { forbidsBody } from "../compile/response.ts";
+import { BriskError } from "../errors.ts";
+import type { ParamSchema, SchemaShape } from "../route.ts";
+import { isStandardSchema, type JsonSchema, type StandardSchemaV1 } from "../schema/standard.ts";
+import { isZodSchema } from "../schema/zod.ts";
+import { assignOperationIds, type Operation } from "./operation-id.ts";
+import { SchemaCollector } from "./schemas.ts";
+
+/** An OpenAPI 3.1 document, as plain JSON data. */
+export type OpenApiDocument = { openapi: string; info: JsonSchema; paths: JsonSchema } & JsonSchema;
+
+/** `info.contact` of the document. */
+export interface OpenApiContact {
+  readonly name?: string;
+  readonly url?: string;
+  readonly email?: string;
+}
+
+/** `info.license`: `identifier` (an SPDX expression) or `url`, not both. */
+export interface OpenApiLicense {
+  readonly name: string;
+  readonly identifier?: string;
+  readonly url?: string;
+}
+
+/** A `tags` entry: documentation for a tag that operations use. */
+export interface OpenApiTag {
+  readonly name: string;
+  readonly description?: string;
+  readonly externalDocs?: { readonly url: string; readonly description?: string };
+}
+
+/** A `servers` entry. */
+export interface OpenApiServer {
+  readonly url: string;
+  readonly description?: string;
+}
+
+/** What the document says about the API as a whole (App options). */
+export interface OpenApiInfo {
+  readonly title: string;
+  readonly version: string;
+  readonly summary?: string | undefined;
+  readonly description?: string | undefined;
+  readonly termsOfService?: string | undefined;
+  readonly contact?: OpenApiContact | undefined;
+  readonly license?: OpenApiLicense | undefined;
+  readonly tags?: readonly OpenApiTag[] | undefined;
+  readonly servers?: readonly OpenApiServer[] | undefined;
+  readonly externalDocs?: { readonly url: string; readonly description?: string } | undefined;
+}
+
+const JSON_MEDIA = "application/json";
+const PARAM_SOURCES = [
+  ["params", "path"],
+  ["query", "query"],
+  ["headers", "header"],
+  ["cookies", "cookie"],
+] as const;
+
+/** Path parameter schemas when the route declares none: what each convertor admits. */
+const CONVERTOR_SCHEMAS: Readonly<Record<string, JsonSchema>> = {
+  str: { type: "string" },
+  path: { type: "string" },
+  int: { type: "integer", minimum: 0 },
+  float: { type: "number", minimum: 0 },
+  uuid: { type: "string", format: "uuid" },
+};
+
+/** FastAPI's validation error schemas, key for key (reference section 3.3). */
+const VALIDATION_SCHEMAS: Readonly<Record<string, JsonSchema>> = {
+  HTTPValidationError: {
+    title: "HTTPValidationError",
+    type: "object",
+    properties: {
+      detail: { title: "Detail", type: "array", items: { $ref: "#/components/schemas/ValidationError" } },
+    },
+  },
+  ValidationError: {
+    title: "ValidationError",
+    type: "object",
+    properties: {
+      loc: {
+        title: "Location",
+        type: "array",
+        items: { anyOf: [{ type: "string" }, { type: "integer" }] },
+      },
+      msg: { title: "Message", type: "string" },
+      type: { title: "Error Type", type: "string" },
+      input: { title: "Input" },
+      ctx: { title: "Context", type: "object" },
+    },
+    required: ["loc", "msg", "type"],
+  },
+};
+
+/** The `{"detail": "..."}` body of brisk's other client errors (413, 415). */
+const HTTP_ERROR_SCHEMA: JsonSchema = {
+  title: "HTTPError",
+  type: "object",
+  properties: { detail: { title: "Detail", type: "string" } },
+  required: ["detail"],
+};
+
+const RANGE_DESCRIPTIONS: Readonly<Record<string, string>> = {
+  "1XX": "Information",
+  "2XX": "Success",
+  "3XX": "Redirection",
+  "4XX": "Client Error",
+  "5XX": "Server Error",
+  DEFAULT: "Default Response",
+};
+
+/** RFC 9110's names where Node's table still has the older ones. */
+const REASONS: Readonly<Record<string, string>> = {
+  "413": "Content Too Large",
+  "422": "Unprocessable Content",
+};
+
+/** A documented status's description: the reason phrase, a range's name, or a generic one. */
+function statusDescription(status: string): string {
+  return (
+    REASONS[status] ??
+    STATUS_CODES[status] ??
+    RANGE_DESCRIPTIONS[status.toUpperCase()] ??
+    "Additional Response"
+  );
+}
+
+/** True when the schema accepts a missing value, i.e. the parameter or body is optional. */
+function acceptsUndefined(schema: StandardSchemaV1): boolean {
+  const result = schema["~standard"].validate(undefined);
+  return !(result instanceof Promise) && result.issues === undefined;
+}
+
+/** Keys that drop out of an object's entries so that absent fields are not written as `undefined`. */
+function defined<T extends Record<string, unknown>>(object: T): T {
+  for (const key of Object.keys(object)) if (object[key] === undefined) delete object[key];
+  return object;
+}
+
+/**
+ * Builds the OpenAPI 3.1 document of a list of routes. Deterministic: the same routes and info give the same
+ * document, key order included.
+ */
+export function buildOpenApi(routes: readonly RouteDefinition[], info: OpenApiInfo): OpenApiDocument {
+  const collector = new SchemaCollector();
+  const operations = assignOperationIds(routes.filter((route) => route.spec.hidden !== true));
+  const paths: Record<string, Record<string, JsonSchema>> = {};
+  let validates = false;
+  let hasBodies = false;
+  for (const operation of operations) {
+    const built = buildOperation(operation, collector);
+    validates ||= built.validates;
+    hasBodies ||= built.hasBody;
+    const item = (paths[operation.route.path.openapiPath] ??= {});
+    item[operation.method.toLowerCase()] = built.object;
+  }
+  const { schemas, resolve } = collector.finish();
+  const components: Record<string, JsonSchema> = { ...schemas };
+  for (const [name, schema] of Object.entries(VALIDATION_SCHEMAS)) {
+    if (validates) claimComponent(components, name, schema);
+  }
+  if (hasBodies) claimComponent(components, "HTTPError", HTTP_ERROR_SCHEMA);
+  const sorted = Object.fromEntries(Object.entries(components).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return defined({
+    openapi: "3.1.0",
+    info: defined({
+      title: info.title,
+      summary: info.summary || undefined,
+      description: info.description || undefined,
+      termsOfService: info.termsOfService,
+      contact: info.contact === undefined ? undefined : { ...info.contact },
+      license: info.license === undefined ? undefined : { ...info.license },
+      version: info.version,
+    }),
+    servers: info.servers === undefined || info.servers.length === 0 ? undefined : info.servers.map(copy),
+    paths: resolve(paths) as JsonSchema,
+    components: Object.keys(sorted).length === 0 ? undefined : { schemas: sorted },
+    tags: info.tags === undefined || info.tags.length === 0 ? undefined : info.tags.map(copy),
+    externalDocs: info.externalDocs === undefined ? undefined : { ...info.externalDocs },
+  });
+}
+
+const copy = <T extends object>(value: T): JsonSchema => JSON.parse(JSON.stringify(value)) as JsonSchema;
+
+/** Adds one of brisk's own components, refusing a user schema of the same name. */
+function claimComponent(components: Record<string, JsonSchema>, name: string, schema: JsonSchema): void {
+  if (Object.hasOwn(components, name)) {
+    throw new BriskError(
+      "BRISK_SCHEMA_NAME_CLASH",
+      `The schema name "${name}" is brisk's own in the OpenAPI document; give your schema another id`,
+    );
+  }
+  components[name] = copy(schema);
+}
+
+interface BuiltOperation {
+  readonly object: JsonSchema;
+  /** Whether the operation can answer 422 (it has parameters or a body). */
+  readonly validates: boolean;
+  readonly hasBody: boolean;
+}
+
+function buildOperation(
+  { route, operationId, summary }: Operation,
+  collector: SchemaCollector,
+): BuiltOperation {
+  const { spec } = route;
+  const parameters: JsonSchema[] = [];
+  for (const [key, location] of PARAM_SOURCES) {
+    const declared = spec[key];
+    const fields =
+      declared === undefined
+        ? []
+        : sourceFields(location, declared, collector, `Params_${location}_${operationId}`);
+    if (location === "path") {
+      // Every parameter of the template is documented, typed by its convertor unless `params` declares it.
+      for (const param of route.path.params) {
+        if (fields.some((field) => field.name === param.name)) continue;
+        fields.push({ name: param.name, required: true, schema: { ...CONVERTOR_SCHEMAS[param.convertor] } });
+      }
+    }
+    for (const field of fields) parameters.push(parameterObject(field, location));
+  }
+  const hasBody = spec.body !== undefined;
+  const requestBody = hasBody
+    ? defined({
+        content: { [JSON_MEDIA]: { schema: collector.add(spec.body!, "input", `Body_${operationId}`) } },
+        required: acceptsUndefined(spec.body!) ? undefined : true,
+      })
+    : undefined;
+
+  const responses: Record<string, JsonSchema> = {};
+  const status = String(spec.status ?? 200);
+  responses[status] = defined({
+    description: "Successful Response",
+    content: forbidsBody(Number(status))
+      ? undefined
+      : {
+          [JSON_MEDIA]: {
+            schema:
+              spec.response === undefined
+                ? {}
+                : collector.add(spec.response, "output", `Response_${operationId}`),
+          },
+        },
+  });
+  for (const [key, doc] of Object.entries(spec.responses ?? {})) {
+    const code = key.toLowerCase() === "default" ? "default" : key.toUpperCase();
+    const existing = responses[code] ?? {};
+    const content =
+      doc.schema === undefined
+        ? existing.content
+        : {
+            [JSON_MEDIA]: { schema: collector.add(doc.schema, "output", `Response_${code}_${operationId}`) },
+          };
+    responses[code] = defined({
+      description: doc.description ?? (existing.description as string | undefined) ?? statusDescription(code),
+      content,
+    });
+  }
+  const declares = (code: string) => Object.hasOwn(responses, code);
+  const coversClientErrors = declares("4XX") || declares("default");
+  if (hasBody && !coversClientErrors) {
+    for (const code of ["413", "415"]) {
+      if (!declares(code)) responses[code] = errorResponse(code, "HTTPError");
+    }
+  }
+  const validates = parameters.length > 0 || hasBody;
+  if (validates && !declares("422") && !coversClientErrors) {
+    responses["422"] = errorResponse("422", "HTTPValidationError", "Validation Error");
+  }
+
+  return {
+    object: defined({
+      tags: spec.tags === undefined || spec.tags.length === 0 ? undefined : [...spec.tags],
+      summary,
+      description: spec.description,
+      operationId,
+      parameters: parameters.length === 0 ? undefined : parameters,
+      requestBody,
+      responses,
+      deprecated: spec.deprecated === true ? true : undefined,
+    }),
+    validates,
+    hasBody,
+  };
+}
+
+function errorResponse(code: string, schema: string, description = statusDescription(code)): JsonSchema {
+  return { description, content: { [JSON_MEDIA]: { schema: { $ref: `#/components/schemas/${schema}` } } } };
+}
+
+interface ParamField {
+  readonly name: string;
+  readonly required: boolean;
+  readonly schema: JsonSchema;
+}
+
+/** The documented fields of a parameter source, by wire name, in declaration order. */
+function sourceFields(
+  location: ParamLocation,
+  declared: ParamSchema,
+  collector: SchemaCollector,
+  fallbackName: string,
+): ParamField[] {
+  const wire = location === "header" ? headerWire : (key: string) => key;
+  let object: StandardSchemaV1 | undefined;
+  if (isStandardSchema(declared)) object = declared;
+  else if (Object.values(declared).every(isZodSchema)) {
+    object = zodObject(declared as Record<string, $ZodType>) as StandardSchemaV1;
+  }
+  if (object === undefined) {
+    // A shape with schemas from other libraries: each field on its own.
+    return Object.entries(declared as SchemaShape).map(([key, schema]) => ({
+      name: wire(key),
+      required: !acceptsUndefined(schema),
+      schema: collector.add(schema, "input", `${fallbackName}_${key}`),
+    }));
+  }
+  const form = collector.objectFields(object, "input", fallbackName);
+  if (form === undefined) return [];
+  return form.fields.map(([key, schema]) => ({
+    name: wire(key),
+    required: location === "path" || form.required.has(key),
+    schema,
+  }));
+}
+
+function parameterObject(field: ParamField, location: ParamLocation): JsonSchema {
+  const { description, deprecated } = field.schema;
+  return defined({
+    name: field.name,
+    in: location,
+    required: location === "path" ? true : field.required,
+    description: typeof description === "string" ? description : undefined,
+    deprecated: deprecated === true ? true : undefined,
+    schema: field.schema,
+  });
+}
