@@ -1,6 +1,6 @@
 // The public surface of brisk: named re-exports only.
 
-export type { Listening, ListenOptions } from "./adapters/node.ts";
+export type { Listening, ListenOptions, ProxyOptions } from "./adapters/node.ts";
 export { listen, toNodeListener } from "./adapters/node.ts";
 export type { AppOptions, Method } from "./app.ts";
 export { App, isApp } from "./app.ts";
@@ -17,6 +17,14 @@ export {
 } from "./errors.ts";
 export type { ErrorContext, ExceptionHandler } from "./handle.ts";
 export type { Logger } from "./logger.ts";
+export type {
+  OpenApiContact,
+  OpenApiDocument,
+  OpenApiInfo,
+  OpenApiLicense,
+  OpenApiServer,
+  OpenApiTag,
+} from "./openapi/document.ts";
 export type { PathParams } from "./path.ts";
 export type { ReplyInit } from "./responses.ts";
 export { html, json, Reply, redirect, text } from "./responses.ts";

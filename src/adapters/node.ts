@@ -2,10 +2,26 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import type { App } from "../app.ts";
-import { HTTPException } from "../errors.ts";
+import { BriskError, HTTPException } from "../errors.ts";
 import { byteLength, type Incoming, type Outgoing } from "../exchange.ts";
+import {
+  type Forwarded,
+  parseTrustedProxies,
+  readForwarded,
+  type TrustedProxies,
+} from "../internal/forwarded.ts";
 import { splitTarget } from "../internal/target.ts";
 import { tooLarge } from "./fetch.ts";
+
+/** How a server sees its place behind proxies: computed once per server from {@link ServeOptions}. */
+interface ProxyView {
+  /** `--root-path`; undefined leaves the App's own `rootPath`. */
+  readonly rootPath: string | undefined;
+  /** Peers whose X-Forwarded-* headers count; undefined when proxy headers are off. */
+  readonly trusted: TrustedProxies | undefined;
+}
+
+const NOT_FORWARDED: Forwarded = { proto: undefined, host: undefined, client: undefined, prefix: undefined };
 
 /**
  * A Node request as the core sees it. A class rather than an object of closures: one allocation per request,
@@ -15,16 +31,34 @@ class NodeIncoming implements Incoming {
   readonly method: string;
   readonly path: string;
   readonly search: string;
+  readonly rootPath: string | undefined;
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
+  readonly #view: ProxyView;
+  #forwarded: Forwarded | undefined;
   #received: Uint8Array | undefined;
   #request: Request | undefined;
 
-  constructor(req: IncomingMessage, res: ServerResponse) {
+  constructor(req: IncomingMessage, res: ServerResponse, view: ProxyView) {
     this.#req = req;
     this.#res = res;
+    this.#view = view;
     this.method = req.method ?? "GET";
     [this.path, this.search] = splitTarget(req.url ?? "/");
+    // Most requests carry no X-Forwarded-Prefix: only then is the peer checked.
+    const prefix =
+      view.trusted !== undefined && req.headers["x-forwarded-prefix"] !== undefined
+        ? this.#proxied().prefix
+        : undefined;
+    this.rootPath = prefix ?? view.rootPath;
+  }
+
+  /** What a trusted proxy says about the original request; nothing when the peer is not trusted. */
+  #proxied(): Forwarded {
+    const { trusted } = this.#view;
+    if (trusted === undefined) return NOT_FORWARDED;
+    this.#forwarded ??= readForwarded((name) => this.header(name), this.#req.socket.remoteAddress, trusted);
+    return this.#forwarded;
   }
 
   header(name: string): string | undefined {
@@ -51,8 +85,21 @@ class NodeIncoming implements Incoming {
     const hasBody = this.method !== "GET" && this.method !== "HEAD";
     const body = !hasBody ? null : (this.#received ?? (Readable.toWeb(req) as ReadableStream<Uint8Array>));
     const init = { method: this.method, headers, body, duplex: "half" } as RequestInit;
-    this.#request = new Request(`http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`, init);
+    this.#request = new Request(this.#clientUrl(), init);
     return this.#request;
+  }
+
+  /** The URL as the client wrote it: the scheme and host a trusted proxy forwarded, and the root path. */
+  #clientUrl(): string {
+    const forwarded = this.#proxied();
+    const encrypted = (this.#req.socket as { encrypted?: boolean }).encrypted === true;
+    const scheme = forwarded.proto ?? (encrypted ? "https" : "http");
+    const host = forwarded.host ?? this.#req.headers.host ?? "localhost";
+    const target = this.#req.url ?? "/";
+    const root = this.rootPath ?? "";
+    const prefixed =
+      root !== "" && !(target === root || target.startsWith(`${root}/`) || target.startsWith(`${root}?`));
+    return `${scheme}://${host}${prefixed ? root : ""}${target}`;
   }
 }
 
@@ -134,8 +181,46 @@ async function writeWebResponse(res: ServerResponse, outgoing: Response): Promis
   }
 }
 
+/** How a Node server serving an app behind proxies reads requests. */
+export interface ProxyOptions {
+  /**
+   * The path prefix a proxy serves the app under (uvicorn's `--root-path`); overrides the App's `rootPath`.
+   * Requests are routed with or without it.
+   */
+  readonly rootPath?: string;
+  /**
+   * Honour X-Forwarded-Proto, -Host, -For and -Prefix from trusted peers.
+   * @default true
+   */
+  readonly proxyHeaders?: boolean;
+  /**
+   * The peers trusted with those headers: comma-separated addresses and CIDR networks, or `*` for every peer.
+   * @default process.env.FORWARDED_ALLOW_IPS ?? "127.0.0.1"
+   */
+  readonly forwardedAllowIps?: string;
+}
+
+function proxyView(options: ProxyOptions): ProxyView {
+  const rootPath = options.rootPath?.replace(/\/+$/, "");
+  if (rootPath !== undefined && rootPath !== "" && !rootPath.startsWith("/")) {
+    throw new BriskError(
+      "BRISK_INVALID_OPTION",
+      `rootPath must start with "/", got ${JSON.stringify(rootPath)}`,
+    );
+  }
+  const allow = options.forwardedAllowIps ?? process.env.FORWARDED_ALLOW_IPS ?? "127.0.0.1";
+  return {
+    rootPath,
+    trusted: options.proxyHeaders === false ? undefined : parseTrustedProxies(allow),
+  };
+}
+
 /** A Node `request` listener serving an app. */
-export function toNodeListener(app: App): (req: IncomingMessage, res: ServerResponse) => void {
+export function toNodeListener(
+  app: App,
+  options: ProxyOptions = {},
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const view = proxyView(options);
   const failed = (req: IncomingMessage, res: ServerResponse, error: unknown) => {
     app.logger.error(`${req.method} ${req.url}: failed to write the response`, error);
     if (!res.headersSent) {
@@ -154,14 +239,14 @@ export function toNodeListener(app: App): (req: IncomingMessage, res: ServerResp
     }
   };
   return (req, res) => {
-    const outgoing = app.handle(new NodeIncoming(req, res));
+    const outgoing = app.handle(new NodeIncoming(req, res, view));
     if (outgoing instanceof Promise) outgoing.then((done) => write(req, res, done));
     else write(req, res, outgoing);
   };
 }
 
 /** Options of {@link listen}. */
-export interface ListenOptions {
+export interface ListenOptions extends ProxyOptions {
   /** @default "127.0.0.1" */
   readonly host?: string;
   /** 0 picks any free port. @default 8000 */
@@ -180,7 +265,7 @@ export interface Listening {
 /** Serves an app over Node's `http` until {@link Listening.close} is called. */
 export async function listen(app: App, options: ListenOptions = {}): Promise<Listening> {
   app.compile();
-  const server = createServer(toNodeListener(app));
+  const server = createServer(toNodeListener(app, options));
   const host = options.host ?? "127.0.0.1";
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

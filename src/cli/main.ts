@@ -1,19 +1,30 @@
+import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { EntrypointError } from "./entrypoint.ts";
+import { isBriskError } from "../errors.ts";
+import { EntrypointError, loadEntrypoint } from "./entrypoint.ts";
 import { serveWithReload } from "./reload.ts";
 import { serve } from "./serve.ts";
 
 const USAGE = `Usage: brisk serve <module>:<export> [options]
+       brisk openapi <module>:<export> [-o <file>]
 
-Serves a brisk App over HTTP, like uvicorn serves an ASGI app.
+serve     serves a brisk App over HTTP, like uvicorn serves an ASGI app
+openapi   prints the App's OpenAPI document (or writes it to <file>)
 
   <module>:<export>   a file relative to the current directory (the extension may be left out:
                       .ts, .mts, .js and .mjs are tried) and the App's export name; a missing
                       export falls back to the default export. Example: examples/items/app.ts:app
 
-Options:
+Options of serve:
   --host <address>    address to bind (default 127.0.0.1)
   --port <number>     port to bind, 0 for any free port (default 8000)
+  --root-path <path>  the prefix a proxy serves the app under, e.g. /content/abc; requests are
+                      routed with or without it, and the docs and OpenAPI servers use it
+  --proxy-headers     trust X-Forwarded-Proto, -Host, -For and -Prefix from the peers in
+                      --forwarded-allow-ips (the default; --no-proxy-headers turns it off)
+  --forwarded-allow-ips <list>
+                      comma-separated addresses and CIDR networks trusted with proxy headers,
+                      or * for all (default $FORWARDED_ALLOW_IPS or 127.0.0.1)
   --reload            restart when a source file changes (development)
   -h, --help          show this help`;
 
@@ -35,6 +46,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     console.log(USAGE);
     return;
   }
+  if (command === "openapi") return printOpenApi(rest);
   if (command !== "serve") fail(`unknown command "${command}"; try "brisk --help"`);
   let parsed: ReturnType<typeof parseServeArgs>;
   try {
@@ -53,14 +65,35 @@ export async function main(argv: readonly string[]): Promise<void> {
   if (extra.length > 0) fail(`unexpected argument "${extra[0]}"`);
   const host = values.host ?? "127.0.0.1";
   const port = parsePort(values.port ?? "8000");
+  if (values["proxy-headers"] && values["no-proxy-headers"]) {
+    fail("--proxy-headers and --no-proxy-headers contradict each other");
+  }
+  const rootPath = values["root-path"];
+  if (rootPath !== undefined && rootPath !== "" && !rootPath.startsWith("/")) {
+    fail(`--root-path must start with "/", got "${rootPath}"`);
+  }
+  const proxyHeaders = !values["no-proxy-headers"];
+  const forwardedAllowIps = values["forwarded-allow-ips"];
   if (values.reload) {
-    serveWithReload([entrypoint, "--host", host, "--port", String(port)], process.cwd());
+    const args = [entrypoint, "--host", host, "--port", String(port)];
+    if (rootPath !== undefined) args.push("--root-path", rootPath);
+    if (!proxyHeaders) args.push("--no-proxy-headers");
+    if (forwardedAllowIps !== undefined) args.push("--forwarded-allow-ips", forwardedAllowIps);
+    serveWithReload(args, process.cwd());
     return;
   }
   try {
-    await serve({ entrypoint, host, port });
+    await serve({
+      entrypoint,
+      host,
+      port,
+      proxyHeaders,
+      ...(rootPath === undefined ? {} : { rootPath }),
+      ...(forwardedAllowIps === undefined ? {} : { forwardedAllowIps }),
+    });
   } catch (error) {
     if (error instanceof EntrypointError) fail(error.message);
+    if (isBriskError(error) && error.code === "BRISK_INVALID_OPTION") fail(error.message);
     if (isAddressInUse(error)) fail(`${host}:${port} is already in use`);
     // The app's own code failed while loading or starting: its stack is what the developer needs.
     console.error(`brisk: could not start "${entrypoint}":`);
@@ -77,6 +110,10 @@ function parseServeArgs(args: string[]) {
       host: { type: "string" },
       port: { type: "string" },
       reload: { type: "boolean" },
+      "root-path": { type: "string" },
+      "proxy-headers": { type: "boolean" },
+      "no-proxy-headers": { type: "boolean" },
+      "forwarded-allow-ips": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -84,4 +121,48 @@ function parseServeArgs(args: string[]) {
 
 function isAddressInUse(error: unknown): boolean {
   return typeof error === "object" && error !== null && (error as { code?: string }).code === "EADDRINUSE";
+}
+
+/**
+ * `brisk openapi <module>:<export> [-o file]`: the document as indented JSON with a final newline. The same app
+ * always gives the same bytes, so the file can be committed and diffed.
+ */
+async function printOpenApi(args: string[]): Promise<void> {
+  let parsed: ReturnType<typeof parseOpenApiArgs>;
+  try {
+    parsed = parseOpenApiArgs(args);
+  } catch (error) {
+    fail((error instanceof Error ? error.message : String(error)).split("\n")[0]!);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const [entrypoint, ...extra] = positionals;
+  if (entrypoint === undefined) fail('missing the app, e.g. "brisk openapi app.ts:app"');
+  if (extra.length > 0) fail(`unexpected argument "${extra[0]}"`);
+  let text: string;
+  try {
+    const app = await loadEntrypoint(entrypoint);
+    text = `${JSON.stringify(app.openapi(), null, 2)}\n`;
+  } catch (error) {
+    if (error instanceof EntrypointError || isBriskError(error)) fail((error as Error).message);
+    console.error(`brisk: could not load "${entrypoint}":`);
+    console.error(error);
+    process.exit(1);
+  }
+  if (values.output === undefined) process.stdout.write(text);
+  else writeFileSync(values.output, text);
+}
+
+function parseOpenApiArgs(args: string[]) {
+  return parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      output: { type: "string", short: "o" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
 }

@@ -1,8 +1,8 @@
-import { listen } from "../adapters/node.ts";
+import { listen, type ProxyOptions } from "../adapters/node.ts";
 import { loadEntrypoint } from "./entrypoint.ts";
 
 /** Options of `brisk serve`. */
-export interface ServeOptions {
+export interface ServeOptions extends ProxyOptions {
   readonly entrypoint: string;
   readonly host: string;
   readonly port: number;
@@ -19,8 +19,11 @@ export interface ServeOptions {
  */
 export async function serve(options: ServeOptions): Promise<void> {
   const app = await loadEntrypoint(options.entrypoint);
-  const server = await listen(app, { host: options.host, port: options.port });
+  const server = await listen(app, options);
   console.log(`brisk: serving ${options.entrypoint} at ${server.url}`);
+  const { openapiUrl, docsUrl } = app.settings;
+  if (openapiUrl !== null && docsUrl !== null)
+    console.log(`brisk: docs at ${server.url}${docsUrl ?? "/docs"}`);
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
