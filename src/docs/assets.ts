@@ -37,10 +37,24 @@ const REDOC_INIT = `"use strict";
 const require = createRequire(import.meta.url);
 const packageDir = (name: string) => dirname(require.resolve(`${name}/package.json`));
 
+/**
+ * ReDoc 2's sidebar footer always shows Redocly's logo from their CDN, with no option to turn it off: served with
+ * an empty image in its place, the page makes no request to another host.
+ */
+const REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg";
+const EMPTY_SVG = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg'/%3E";
+const withoutRedocLogo = (text: string) => text.replace(REDOC_LOGO, EMPTY_SVG);
+
+interface Source {
+  readonly file?: () => string;
+  readonly text?: string;
+  /** Rewrites a text file as it is loaded. */
+  readonly patch?: (text: string) => string;
+  readonly type: string;
+}
+
 /** Asset name → where its bytes come from. */
-const SOURCES: Readonly<
-  Record<string, { readonly file?: () => string; readonly text?: string; readonly type: string }>
-> = {
+const SOURCES: Readonly<Record<string, Source>> = {
   "swagger-ui-bundle.js": {
     file: () => join(packageDir("swagger-ui-dist"), "swagger-ui-bundle.js"),
     type: JS,
@@ -57,6 +71,7 @@ const SOURCES: Readonly<
   "swagger-init.js": { text: SWAGGER_INIT, type: JS },
   "redoc.standalone.js": {
     file: () => join(packageDir("redoc"), "bundles", "redoc.standalone.js"),
+    patch: withoutRedocLogo,
     type: JS,
   },
   "redoc-init.js": { text: REDOC_INIT, type: JS },
@@ -80,10 +95,11 @@ export function docsAsset(name: string): DocsAsset | undefined {
   if (cached !== undefined) return cached;
   const source = Object.hasOwn(SOURCES, name) ? SOURCES[name] : undefined;
   if (source === undefined) return undefined;
-  const asset: DocsAsset = {
-    body: source.text ?? new Uint8Array(readFileSync(source.file!())),
-    contentType: source.type,
-  };
+  let body: string | Uint8Array;
+  if (source.text !== undefined) body = source.text;
+  else if (source.patch !== undefined) body = source.patch(readFileSync(source.file!(), "utf8"));
+  else body = new Uint8Array(readFileSync(source.file!()));
+  const asset: DocsAsset = { body, contentType: source.type };
   loaded.set(name, asset);
   return asset;
 }

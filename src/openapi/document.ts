@@ -157,8 +157,8 @@ export function buildOpenApi(routes: readonly RouteDefinition[], info: OpenApiIn
   let hasBodies = false;
   for (const operation of operations) {
     const built = buildOperation(operation, collector);
-    validates ||= built.validates;
-    hasBodies ||= built.hasBody;
+    validates ||= built.answers422;
+    hasBodies ||= built.answers413;
     const item = (paths[operation.route.path.openapiPath] ??= {});
     item[operation.method.toLowerCase()] = built.object;
   }
@@ -168,20 +168,28 @@ export function buildOpenApi(routes: readonly RouteDefinition[], info: OpenApiIn
     if (validates) claimComponent(components, name, schema);
   }
   if (hasBodies) claimComponent(components, "HTTPError", HTTP_ERROR_SCHEMA);
-  const sorted = Object.fromEntries(Object.entries(components).sort(([a], [b]) => (a < b ? -1 : 1)));
+  const resolvedPaths = resolve(paths) as JsonSchema;
+  // Only what the operations refer to, directly or through other components: a named object of parameters is
+  // documented field by field and needs no entry of its own.
+  const reachable = reachableComponents(resolvedPaths, components);
+  const sorted = Object.fromEntries(
+    Object.entries(components)
+      .filter(([name]) => reachable.has(name))
+      .sort(([a], [b]) => (a < b ? -1 : 1)),
+  );
   return defined({
     openapi: "3.1.0",
     info: defined({
       title: info.title,
       summary: info.summary || undefined,
       description: info.description || undefined,
-      termsOfService: info.termsOfService,
+      termsOfService: info.termsOfService || undefined,
       contact: info.contact === undefined ? undefined : { ...info.contact },
       license: info.license === undefined ? undefined : { ...info.license },
       version: info.version,
     }),
     servers: info.servers === undefined || info.servers.length === 0 ? undefined : info.servers.map(copy),
-    paths: resolve(paths) as JsonSchema,
+    paths: resolvedPaths,
     components: Object.keys(sorted).length === 0 ? undefined : { schemas: sorted },
     tags: info.tags === undefined || info.tags.length === 0 ? undefined : info.tags.map(copy),
     externalDocs: info.externalDocs === undefined ? undefined : { ...info.externalDocs },
@@ -203,9 +211,9 @@ function claimComponent(components: Record<string, JsonSchema>, name: string, sc
 
 interface BuiltOperation {
   readonly object: JsonSchema;
-  /** Whether the operation can answer 422 (it has parameters or a body). */
-  readonly validates: boolean;
-  readonly hasBody: boolean;
+  /** Whether the operation documents brisk's 422, and its 413 and 415 (which need their component schemas). */
+  readonly answers422: boolean;
+  readonly answers413: boolean;
 }
 
 function buildOperation(
@@ -268,15 +276,16 @@ function buildOperation(
   }
   const declares = (code: string) => Object.hasOwn(responses, code);
   const coversClientErrors = declares("4XX") || declares("default");
+  let answers413 = false;
   if (hasBody && !coversClientErrors) {
     for (const code of ["413", "415"]) {
-      if (!declares(code)) responses[code] = errorResponse(code, "HTTPError");
+      if (declares(code)) continue;
+      responses[code] = errorResponse(code, "HTTPError");
+      answers413 = true;
     }
   }
-  const validates = parameters.length > 0 || hasBody;
-  if (validates && !declares("422") && !coversClientErrors) {
-    responses["422"] = errorResponse("422", "HTTPValidationError", "Validation Error");
-  }
+  const answers422 = (parameters.length > 0 || hasBody) && !declares("422") && !coversClientErrors;
+  if (answers422) responses["422"] = errorResponse("422", "HTTPValidationError", "Validation Error");
 
   return {
     object: defined({
@@ -289,9 +298,32 @@ function buildOperation(
       responses,
       deprecated: spec.deprecated === true ? true : undefined,
     }),
-    validates,
-    hasBody,
+    answers422,
+    answers413,
   };
+}
+
+const COMPONENT_REF = "#/components/schemas/";
+
+/** The component names `root` refers to, and those they refer to in turn. */
+function reachableComponents(root: unknown, components: Readonly<Record<string, JsonSchema>>): Set<string> {
+  const found = new Set<string>();
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) for (const item of node) visit(item);
+    else if (typeof node === "object" && node !== null) {
+      for (const [key, value] of Object.entries(node)) {
+        if (key === "$ref" && typeof value === "string" && value.startsWith(COMPONENT_REF)) {
+          const name = value.slice(COMPONENT_REF.length);
+          if (!found.has(name)) {
+            found.add(name);
+            visit(components[name]);
+          }
+        } else visit(value);
+      }
+    }
+  };
+  visit(root);
+  return found;
 }
 
 function errorResponse(code: string, schema: string, description = statusDescription(code)): JsonSchema {

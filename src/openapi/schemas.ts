@@ -1,4 +1,4 @@
-import { toJSONSchema } from "zod/v4/core";
+import { type $ZodType, globalRegistry, toJSONSchema } from "zod/v4/core";
 import { BriskError } from "../errors.ts";
 import { canonicalJson } from "../internal/canonical-json.ts";
 import { type JsonSchema, jsonSchemaConverter, type StandardSchemaV1 } from "../schema/standard.ts";
@@ -28,13 +28,18 @@ interface NamedForms {
  */
 export class SchemaCollector {
   readonly #named = new Map<string, NamedForms>();
+  /** For names given by the user: both forms of the schema behind the name, to tell two schemas apart. */
+  readonly #fingerprints = new Map<string, string>();
+  /** Names brisk made up for unnamed schemas that refer to themselves. */
+  readonly #generated = new Set<string>();
 
   /**
    * The JSON Schema of `schema` in its `io` form, ready to place in the document; `{}` when the library cannot
    * describe it. `fallbackName` names the schema if it refers to itself without having a name of its own.
    */
   add(schema: StandardSchemaV1, io: SchemaIo, fallbackName: string): JsonSchema {
-    const raw = rawJsonSchema(schema, io);
+    const sources = new Map<string, $ZodType>();
+    const raw = rawJsonSchema(schema, io, sources);
     if (raw === undefined) return {};
     const { $defs, $schema: _dialect, ...root } = raw as JsonSchema & { $defs?: Record<string, JsonSchema> };
     const names = new Map<string, string>();
@@ -45,11 +50,36 @@ export class SchemaCollector {
     const selfReferent = containsRef(root, "#");
     const rewrite = (node: unknown): unknown => rewriteRefs(node, io, names, fallbackName);
     for (const [key, definition] of Object.entries($defs ?? {})) {
-      this.#record(names.get(key)!, io, rewrite(definition) as JsonSchema);
+      const name = names.get(key)!;
+      const source = sources.get(key);
+      if (source !== undefined) this.#identify(name, fingerprint(source));
+      else if (key.startsWith("__schema")) this.#identify(name, undefined);
+      this.#record(name, io, rewrite(definition) as JsonSchema);
     }
     if (!selfReferent) return rewrite(root) as JsonSchema;
+    this.#identify(componentName(fallbackName), undefined);
     this.#record(componentName(fallbackName), io, rewrite(root) as JsonSchema);
     return { $ref: pendingRef(componentName(fallbackName), io) };
+  }
+
+  /**
+   * Checks that a name always stands for one schema: a user's name for schemas with the same two forms, a made-up
+   * name (`fingerprint` undefined) for nothing the user named.
+   */
+  #identify(name: string, print: string | undefined): void {
+    const clash = () =>
+      new BriskError(
+        "BRISK_SCHEMA_NAME_CLASH",
+        `Two different schemas are named "${name}" in the OpenAPI document; give one of them another id`,
+      );
+    if (print === undefined) {
+      if (this.#fingerprints.has(name)) throw clash();
+      this.#generated.add(name);
+      return;
+    }
+    const known = this.#fingerprints.get(name);
+    if (this.#generated.has(name) || (known !== undefined && known !== print)) throw clash();
+    this.#fingerprints.set(name, print);
   }
 
   /**
@@ -139,8 +169,27 @@ export class SchemaCollector {
   }
 }
 
-/** The 2020-12 JSON Schema of a schema's input or output form, straight from its library. */
-function rawJsonSchema(schema: StandardSchemaV1, io: SchemaIo): JsonSchema | undefined {
+const fingerprints = new WeakMap<$ZodType, string>();
+
+/** Both forms of a Zod schema, as one text: equal for schemas that document alike. */
+function fingerprint(schema: $ZodType): string {
+  let print = fingerprints.get(schema);
+  if (print === undefined) {
+    print = `${canonicalJson(rawJsonSchema(schema, "input"))}|${canonicalJson(rawJsonSchema(schema, "output"))}`;
+    fingerprints.set(schema, print);
+  }
+  return print;
+}
+
+/**
+ * The 2020-12 JSON Schema of a schema's input or output form, straight from its library. `sources` receives the
+ * Zod schema behind each named definition.
+ */
+function rawJsonSchema(
+  schema: StandardSchemaV1 | $ZodType,
+  io: SchemaIo,
+  sources?: Map<string, $ZodType>,
+): JsonSchema | undefined {
   if (isZodSchema(schema)) {
     return toJSONSchema(schema, {
       io,
@@ -156,10 +205,12 @@ function rawJsonSchema(schema: StandardSchemaV1, io: SchemaIo): JsonSchema | und
         if (io === "output" && definition.type === "object" && definition.catchall === undefined) {
           delete context.jsonSchema.additionalProperties;
         }
+        const id = globalRegistry.get(context.zodSchema)?.id;
+        if (sources !== undefined && typeof id === "string") sources.set(id, context.zodSchema);
       },
     }) as JsonSchema;
   }
-  const converter = jsonSchemaConverter(schema);
+  const converter = jsonSchemaConverter(schema as StandardSchemaV1);
   if (converter === undefined) return undefined;
   try {
     return converter[io]({ target: "draft-2020-12" }) as JsonSchema;

@@ -1,0 +1,411 @@
+// The docs pages in a real browser behind a real proxy: nginx runs the README's ```nginx block in front of
+// `brisk serve`, and Debian's chromium (driven by playwright-core; no browser is ever downloaded) opens Swagger UI
+// and ReDoc under /content/abc/, runs "Try it out", and checks that every request the pages make stays on nginx's
+// origin, under the prefix: no CDN, no other host, nothing that escapes the proxy.
+import assert from "node:assert/strict";
+import { type ChildProcessByStdio, spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { connect, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import { after, before, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { type BrowserContext, chromium, type Page, type Request } from "playwright-core";
+
+const REPO = fileURLToPath(new URL("..", import.meta.url));
+const CLI = join(REPO, "bin", "brisk.mjs");
+const CHROMIUM = "/usr/bin/chromium";
+const NGINX = "/usr/sbin/nginx";
+/** The prefix of the README's `location`. */
+const PREFIX = "/content/abc";
+/** The upstream the README's block proxies to; the test puts the real one in its place. */
+const README_UPSTREAM = "127.0.0.1:8000";
+/** The longest one step may take: starting a process, loading a page, rendering, a response. The machine is slow. */
+const STEP_MS = 60_000;
+const TEST_MS = 5 * STEP_MS;
+
+const missing = [CHROMIUM, NGINX].filter((file) => !existsSync(file));
+const missingReason =
+  missing.length === 0
+    ? undefined
+    : `${missing.join(" and ")} not installed (apt-get install chromium nginx-light)`;
+
+type Child = ChildProcessByStdio<null, Readable, Readable>;
+
+/** A child process in its own process group, with everything it wrote so far. */
+interface Spawned {
+  readonly child: Child;
+  readonly output: () => string;
+}
+
+function start(command: string, args: readonly string[]): Spawned {
+  const child = spawn(command, args, {
+    cwd: REPO,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" },
+  });
+  let output = "";
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
+  child.on("error", (error) => (output += `\n[spawn error: ${error.message}]`));
+  return { child, output: () => `--- ${command} ${args.join(" ")}\n${output}` };
+}
+
+function isRunning({ child }: Spawned): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
+
+/** Stops a process group: SIGTERM, then SIGKILL if it is still there after a few seconds. */
+async function stop(spawned: Spawned | undefined): Promise<void> {
+  const pid = spawned?.child.pid;
+  if (spawned === undefined || pid === undefined || !isRunning(spawned)) return;
+  const exited = new Promise<void>((resolve) => spawned.child.once("exit", () => resolve()));
+  try {
+    process.kill(-pid, "SIGTERM");
+  } catch {
+    return; // The group is gone already.
+  }
+  await Promise.race([exited, sleep(5_000)]);
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+    // It exited on SIGTERM.
+  }
+}
+
+/** Polls `probe` every 100 ms until it returns a value; fails with `explain()` if `alive()` turns false or after `ms`. */
+async function waitFor<T>(
+  probe: () => T | undefined | Promise<T | undefined>,
+  explain: () => string,
+  alive: () => boolean = () => true,
+  ms: number = STEP_MS,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (!alive()) assert.fail(`exited early: ${explain()}`);
+    if (Date.now() > deadline) assert.fail(`not within ${ms} ms: ${explain()}`);
+    await sleep(100);
+  }
+}
+
+/** A port that was free a moment ago: bound on 127.0.0.1:0, then released. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", resolve);
+  });
+  const address = server.address();
+  assert.ok(address !== null && typeof address === "object");
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return address.port;
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: "127.0.0.1", port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+/** README.md's only ```nginx block, proxying to `upstream` (host:port) instead of the README's 127.0.0.1:8000. */
+function readmeNginxBlock(upstream: string): string {
+  const readme = readFileSync(join(REPO, "README.md"), "utf8");
+  const blocks = [...readme.matchAll(/^```nginx\r?\n([\s\S]*?)^```\s*$/gm)].map((match) => match[1]!);
+  assert.equal(blocks.length, 1, "README.md has exactly one ```nginx block");
+  const block = blocks[0]!;
+  assert.ok(
+    block.includes(README_UPSTREAM),
+    `the README's nginx block proxies to ${README_UPSTREAM}:\n${block}`,
+  );
+  return block.replaceAll(README_UPSTREAM, upstream);
+}
+
+/** A self-contained nginx configuration: everything it writes goes to `dir`, and it serves `body` on `port`. */
+function nginxConfig(dir: string, port: number, body: string): string {
+  const temp = (name: string) => {
+    mkdirSync(join(dir, name), { recursive: true });
+    return join(dir, name);
+  };
+  return `daemon off;
+master_process off;
+pid ${join(dir, "nginx.pid")};
+error_log ${join(dir, "error.log")} info;
+events {
+  worker_connections 256;
+}
+http {
+  access_log ${join(dir, "access.log")};
+  client_body_temp_path ${temp("client_body")};
+  proxy_temp_path ${temp("proxy")};
+  fastcgi_temp_path ${temp("fastcgi")};
+  uwsgi_temp_path ${temp("uwsgi")};
+  scgi_temp_path ${temp("scgi")};
+  server {
+    listen 127.0.0.1:${port};
+${body.replace(/^(?=.)/gm, "    ")}
+  }
+}
+`;
+}
+
+/** What a page did, for assertions and failure messages. */
+interface Journal {
+  readonly requests: Request[];
+  readonly lines: string[];
+}
+
+/** Records every request a page makes, and its answer or failure, its console errors and uncaught exceptions. */
+function record(page: Page): Journal {
+  const journal: Journal = { requests: [], lines: [] };
+  page.on("request", (request) => {
+    journal.requests.push(request);
+    journal.lines.push(`-> ${request.method()} ${request.url()}`);
+  });
+  page.on("response", (response) =>
+    journal.lines.push(`<- ${response.status()} ${response.request().method()} ${response.url()}`),
+  );
+  page.on("requestfailed", (request) =>
+    journal.lines.push(
+      `!! ${request.method()} ${request.url()}: ${request.failure()?.errorText ?? "failed"}`,
+    ),
+  );
+  page.on("console", (message) => {
+    if (message.type() === "error") journal.lines.push(`console.error: ${message.text()}`);
+  });
+  page.on("pageerror", (error) => journal.lines.push(`page error: ${error.message}`));
+  return journal;
+}
+
+function describeJournal(journal: Journal): string {
+  return `\n--- what the page did:\n${journal.lines.join("\n")}`;
+}
+
+describe("the docs behind nginx, in chromium", { skip: missingReason ?? false }, () => {
+  let dir = "";
+  let brisk: Spawned | undefined;
+  let nginx: Spawned | undefined;
+  let context: BrowserContext | undefined;
+  /** nginx's origin, e.g. http://127.0.0.1:41234. */
+  let origin = "";
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "brisk-browser-test-"));
+
+    const server = start(process.execPath, [CLI, "serve", "examples/items/app.ts:app", "--port", "0"]);
+    brisk = server;
+    const upstream = await waitFor(
+      () => /^brisk: serving \S+ at http:\/\/(\S+?)\r?$/m.exec(server.output())?.[1],
+      () => `brisk prints the address it serves\n${server.output()}`,
+      () => isRunning(server),
+    );
+
+    const port = await freePort();
+    const config = join(dir, "nginx.conf");
+    writeFileSync(config, nginxConfig(dir, port, readmeNginxBlock(upstream)));
+    // -e: errors before the configuration is read go to the temp dir too, not to /var/log/nginx.
+    const proxy = start(NGINX, ["-p", dir, "-c", config, "-e", join(dir, "error.log")]);
+    nginx = proxy;
+    const errorLog = () => {
+      const file = join(dir, "error.log");
+      return existsSync(file) ? readFileSync(file, "utf8") : "";
+    };
+    await waitFor(
+      async () => ((await accepts(port)) ? true : undefined),
+      () => `nginx listens on ${port}\n${proxy.output()}\n--- error.log:\n${errorLog()}`,
+      () => isRunning(proxy),
+    );
+    origin = `http://127.0.0.1:${port}`;
+
+    context = await chromium.launchPersistentContext(join(dir, "chromium-profile"), {
+      executablePath: CHROMIUM,
+      headless: true,
+      timeout: STEP_MS,
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    });
+    context.setDefaultTimeout(STEP_MS);
+    context.setDefaultNavigationTimeout(STEP_MS);
+  });
+
+  after(async () => {
+    await context?.close().catch(() => {});
+    await stop(nginx);
+    await stop(brisk);
+    if (dir !== "") rmSync(dir, { recursive: true, force: true });
+  });
+  // A last resort if the runner is interrupted: never leave nginx or a server behind.
+  process.on("exit", () => {
+    for (const pid of [nginx?.child.pid, brisk?.child.pid]) {
+      try {
+        if (pid !== undefined) process.kill(-pid, "SIGKILL");
+      } catch {
+        // The group is gone already.
+      }
+    }
+  });
+
+  /** Opens `path` (under nginx's origin) in a new page that records what it does. */
+  async function open(path: string): Promise<{ page: Page; journal: Journal }> {
+    assert.ok(context !== undefined);
+    const page = await context.newPage();
+    const journal = record(page);
+    const response = await page.goto(`${origin}${path}`);
+    assert.equal(response?.status(), 200, `GET ${path} through nginx${describeJournal(journal)}`);
+    // The page's scripts and stylesheet have loaded: a wrong URL among them fails here, not as a render timeout.
+    assertAllUnderPrefix(journal);
+    return { page, journal };
+  }
+
+  /** Every http(s) request went to nginx's origin, under the prefix; data: and blob: URLs are local. */
+  function assertAllUnderPrefix(journal: Journal): void {
+    const strays = journal.requests
+      .map((request) => request.url())
+      .filter((url) => {
+        const { protocol, origin: requestOrigin, pathname } = new URL(url);
+        if (protocol === "data:" || protocol === "blob:") return false;
+        return requestOrigin !== origin || !pathname.startsWith(`${PREFIX}/`);
+      });
+    assert.deepEqual(strays, [], `requests outside ${origin}${PREFIX}/${describeJournal(journal)}`);
+  }
+
+  it("nginx runs the README's location and proxies it to brisk", { timeout: TEST_MS }, async () => {
+    const response = await fetch(`${origin}${PREFIX}/items?limit=1`, {
+      signal: AbortSignal.timeout(STEP_MS),
+    });
+    const text = await response.text();
+    assert.equal(response.status, 200, text);
+    assert.deepEqual(JSON.parse(text), { limit: 1, offset: 0, total: 0, items: [] });
+  });
+
+  it("/openapi.json through nginx names the prefix as its first server", { timeout: TEST_MS }, async () => {
+    const response = await fetch(`${origin}${PREFIX}/openapi.json`, { signal: AbortSignal.timeout(STEP_MS) });
+    const text = await response.text();
+    assert.equal(response.status, 200, text);
+    const document = JSON.parse(text) as { servers?: unknown[] };
+    assert.deepEqual(document.servers?.[0], { url: PREFIX }, text);
+  });
+
+  it("Swagger UI lists the operations, loading everything through the prefix", {
+    timeout: TEST_MS,
+  }, async () => {
+    const { page, journal } = await open(`${PREFIX}/docs`);
+    try {
+      await page
+        .locator(".opblock")
+        .nth(2)
+        .waitFor()
+        .catch((error: Error) =>
+          assert.fail(`three operations render: ${error.message}${describeJournal(journal)}`),
+        );
+      const operations = await page
+        .locator(".opblock .opblock-summary")
+        .evaluateAll((summaries) =>
+          summaries.map(
+            (summary) =>
+              `${summary.querySelector(".opblock-summary-method")?.textContent} ${summary.querySelector(".opblock-summary-path")?.getAttribute("data-path")}`,
+          ),
+        );
+      assert.deepEqual(
+        operations.sort(),
+        ["GET /items", "GET /items/{item_id}", "POST /items"],
+        describeJournal(journal),
+      );
+      assertAllUnderPrefix(journal);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('Swagger UI\'s "Try it out" on POST /items goes through the prefix and answers 201', {
+    timeout: TEST_MS,
+  }, async () => {
+    const { page, journal } = await open(`${PREFIX}/docs`);
+    try {
+      const operation = page
+        .locator(".opblock.opblock-post")
+        .filter({ has: page.locator('.opblock-summary-path[data-path="/items"]') });
+      await operation
+        .locator(".opblock-summary-control")
+        .click()
+        .catch((error: Error) =>
+          assert.fail(`POST /items renders: ${error.message}${describeJournal(journal)}`),
+        );
+      await operation.locator("button.try-out__btn").click();
+      const item = { name: "apple", price: 1.5, tags: ["fruit"] };
+      await operation.locator("textarea.body-param__text").fill(JSON.stringify(item));
+
+      const sent = page.waitForRequest((request) => request.method() === "POST");
+      await operation.locator("button.execute").click();
+      const request = await sent;
+      assert.equal(request.url(), `${origin}${PREFIX}/items`, describeJournal(journal));
+      assert.deepEqual(request.postDataJSON(), item);
+
+      const status = operation.locator(".live-responses-table .response .response-col_status");
+      await status
+        .filter({ hasText: /^\s*201\s*$/ })
+        .waitFor()
+        .catch(async (error: Error) =>
+          assert.fail(
+            `the live response shows 201 (it shows ${JSON.stringify(await status.allTextContents())}): ` +
+              `${error.message}${describeJournal(journal)}`,
+          ),
+        );
+      const body = await operation
+        .locator(".live-responses-table .response-col_description pre")
+        .first()
+        .textContent();
+      const { id, ...stored } = JSON.parse(body ?? "") as { id: unknown };
+      assert.equal(typeof id, "number", body ?? "");
+      assert.deepEqual(stored, item, describeJournal(journal));
+      assertAllUnderPrefix(journal);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it("ReDoc renders the operations, loading everything through the prefix", {
+    timeout: TEST_MS,
+  }, async () => {
+    const { page, journal } = await open(`${PREFIX}/redoc`);
+    try {
+      const sections = page.locator('[data-section-id*="operation/"]');
+      await sections
+        .nth(2)
+        .waitFor()
+        .catch((error: Error) =>
+          assert.fail(`three operations render: ${error.message}${describeJournal(journal)}`),
+        );
+      assert.equal(await sections.count(), 3, describeJournal(journal));
+      const text = (await page.locator("#redoc").textContent()) ?? "";
+      for (const path of ["/items", "/items/{item_id}"]) {
+        assert.ok(text.includes(path), `ReDoc shows ${path}${describeJournal(journal)}`);
+      }
+      assertAllUnderPrefix(journal);
+    } finally {
+      await page.close();
+    }
+  });
+});
+
+if (missingReason !== undefined && process.env.CI) {
+  describe("the docs behind nginx, in chromium", () => {
+    it("has chromium and nginx to run with (required when CI is set)", () => assert.fail(missingReason));
+  });
+}
