@@ -283,6 +283,9 @@ describe("the docs behind nginx, in chromium", { skip: missingReason ?? false },
         return requestOrigin !== origin || !pathname.startsWith(`${PREFIX}/`);
       });
     assert.deepEqual(strays, [], `requests outside ${origin}${PREFIX}/${describeJournal(journal)}`);
+    // The pages are served with a Content-Security-Policy; nothing they do may run into it.
+    const refused = journal.lines.filter((line) => /Content Security Policy|Refused to/i.test(line));
+    assert.deepEqual(refused, [], `the page ran into its Content-Security-Policy${describeJournal(journal)}`);
   }
 
   it("nginx runs the README's location and proxies it to brisk", { timeout: TEST_MS }, async () => {

@@ -31,6 +31,13 @@ async function htmlPage(app: App, target: string): Promise<string> {
   // Everything the page loads comes from brisk: no URL with a scheme, and no protocol-relative one.
   assert.doesNotMatch(text, /https?:\/\//i, `${target} names another host`);
   assert.doesNotMatch(text, /(?:src|href)="\/\//, `${target} has a protocol-relative URL`);
+  // Only brisk's own script files run: no inline script, nothing from elsewhere.
+  assert.match(response.headers.get("content-security-policy") ?? "", /(^|; )script-src 'self'(;|$)/);
+  assert.doesNotMatch(
+    text,
+    /<script(?![^>]*\b(?:src=|type="application\/json"))[^>]*>/,
+    `${target} has an inline script`,
+  );
   return text;
 }
 

@@ -32,8 +32,25 @@ function systemRoute(
   };
 }
 
+/**
+ * The docs pages run only brisk's own scripts. Styles may be inline (both UIs set them at run time), images may
+ * be data URLs, ReDoc's search runs in a blob worker, and "Try it out" may call any server the document lists.
+ */
+const DOCS_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+  "font-src 'self' data:; worker-src 'self' blob:; connect-src *; object-src 'none'; base-uri 'self'; " +
+  "frame-ancestors 'self'";
+
 function page(body: string): PlainResponse {
-  return { status: 200, headers: [["content-type", HTML]], body };
+  return {
+    status: 200,
+    headers: [
+      ["content-type", HTML],
+      ["content-security-policy", DOCS_CSP],
+      ["x-content-type-options", "nosniff"],
+    ],
+    body,
+  };
 }
 
 /**
