@@ -17,6 +17,12 @@ const pendingRef = (name: string, io: SchemaIo) => `${PENDING}${io}:${name}`;
 /** Component names keep to the characters OpenAPI allows in a component key. */
 const componentName = (name: string) => name.replace(/[^A-Za-z0-9.\-_]/g, "_");
 
+const clash = (name: string) =>
+  new BriskError(
+    "BRISK_SCHEMA_NAME_CLASH",
+    `Two different schemas are named "${name}" in the OpenAPI document; give one of them another id`,
+  );
+
 interface NamedForms {
   input?: JsonSchema;
   output?: JsonSchema;
@@ -67,18 +73,13 @@ export class SchemaCollector {
    * name (`fingerprint` undefined) for nothing the user named.
    */
   #identify(name: string, print: string | undefined): void {
-    const clash = () =>
-      new BriskError(
-        "BRISK_SCHEMA_NAME_CLASH",
-        `Two different schemas are named "${name}" in the OpenAPI document; give one of them another id`,
-      );
     if (print === undefined) {
-      if (this.#fingerprints.has(name)) throw clash();
+      if (this.#fingerprints.has(name)) throw clash(name);
       this.#generated.add(name);
       return;
     }
     const known = this.#fingerprints.get(name);
-    if (this.#generated.has(name) || (known !== undefined && known !== print)) throw clash();
+    if (this.#generated.has(name) || (known !== undefined && known !== print)) throw clash(name);
     this.#fingerprints.set(name, print);
   }
 
@@ -105,12 +106,7 @@ export class SchemaCollector {
   #record(name: string, io: SchemaIo, form: JsonSchema): void {
     const forms = this.#named.get(name) ?? {};
     const existing = forms[io];
-    if (existing !== undefined && canonicalJson(existing) !== canonicalJson(form)) {
-      throw new BriskError(
-        "BRISK_SCHEMA_NAME_CLASH",
-        `Two different schemas are named "${name}" in the OpenAPI document; give one of them another id`,
-      );
-    }
+    if (existing !== undefined && canonicalJson(existing) !== canonicalJson(form)) throw clash(name);
     forms[io] = form;
     this.#named.set(name, forms);
   }
