@@ -6,6 +6,7 @@ import { type Incoming, type Outgoing, toWebResponse } from "./exchange.ts";
 import { createDispatcher, type ExceptionHandler } from "./handle.ts";
 import { consoleLogger, type Logger } from "./logger.ts";
 import { Matcher } from "./matcher.ts";
+import { type Middleware, withMiddleware } from "./middleware.ts";
 import { buildOpenApi, type OpenApiDocument, type OpenApiInfo } from "./openapi/document.ts";
 import { compilePath } from "./path.ts";
 import type { Handler, RouteSpec } from "./route.ts";
@@ -93,6 +94,7 @@ export class App {
   readonly #routes: CompiledRoute[] = [];
   readonly #byClass = new Map<ErrorClass, ExceptionHandler<never>>();
   readonly #byStatus = new Map<number, ExceptionHandler<never>>();
+  readonly #middleware: Middleware[] = [];
   #dispatch: ((incoming: Incoming) => Outgoing | Promise<Outgoing>) | undefined;
   #document: OpenApiDocument | undefined;
 
@@ -217,6 +219,23 @@ export class App {
     return this;
   }
 
+  /**
+   * Adds a middleware around every request, routes and docs alike; the first added is the outermost. Errors from
+   * the routes reach it as responses (a 500 included), so its headers reach error responses too; an error thrown
+   * by a middleware itself goes to the exception handlers.
+   */
+  use(middleware: Middleware): this {
+    if (typeof middleware !== "function") {
+      throw new BriskError(
+        "BRISK_INVALID_HANDLER",
+        "A middleware must be a function (context, next) => Response",
+      );
+    }
+    this.#middleware.push(middleware);
+    this.#dispatch = undefined;
+    return this;
+  }
+
   /** Compiles every route now, so that configuration mistakes surface at startup rather than on a request. */
   compile(): void {
     this.#dispatcher();
@@ -268,12 +287,26 @@ export class App {
         matcher.add(route.definition.methods, route.definition.path, route);
       }
     }
-    this.#dispatch = createDispatcher(
+    const { dispatch, renderError } = createDispatcher(
       matcher,
       { byClass: this.#byClass, byStatus: this.#byStatus },
       this.logger,
       this.settings.rootPath ?? "",
     );
+    const layered = withMiddleware(this.#middleware, dispatch);
+    this.#dispatch =
+      layered === dispatch
+        ? dispatch
+        : (incoming) => {
+            try {
+              const outgoing = layered(incoming);
+              return outgoing instanceof Promise
+                ? outgoing.catch((error: unknown) => renderError(error, incoming))
+                : outgoing;
+            } catch (error) {
+              return renderError(error, incoming);
+            }
+          };
     return this.#dispatch;
   }
 }

@@ -119,13 +119,21 @@ function withoutRoot(path: string, root: string): string {
   return path.charCodeAt(root.length) === 47 /* "/" */ ? path.slice(root.length) : path;
 }
 
-/** The request path: match, run the route's plan, and turn any error into a response. */
+/** The request path, and how it turns errors into responses (for the layers around it). */
+export interface Dispatcher {
+  /** Matches, runs the route's plan, and turns any error into a response. */
+  readonly dispatch: (incoming: Incoming) => Outgoing | Promise<Outgoing>;
+  /** The response for an error: the app's exception handlers, else brisk's defaults (a logged 500 for bugs). */
+  readonly renderError: (error: unknown, incoming: Incoming) => Outgoing | Promise<Outgoing>;
+}
+
+/** Builds the request path: match, run the route's plan, and turn any error into a response. */
 export function createDispatcher(
   matcher: Matcher<CompiledRoute>,
   handlers: ExceptionHandlers,
   logger: Logger,
   defaultRoot: string,
-): (incoming: Incoming) => Outgoing | Promise<Outgoing> {
+): Dispatcher {
   /**
    * Starlette's lookup: an HTTPException's status first, then the error's classes from the most specific. brisk's
    * own client-error classes end the walk at their default, so a handler for `Error` does not swallow 404s and
@@ -191,7 +199,7 @@ export function createDispatcher(
       ? validationResponse
       : (issues, body, incoming) => renderError(new RequestValidationError(issues, body), incoming);
 
-  return (incoming) => {
+  const dispatch = (incoming: Incoming): Outgoing | Promise<Outgoing> => {
     try {
       const root = incoming.rootPath ?? defaultRoot;
       const routed = withoutRoot(incoming.path, root);
@@ -213,4 +221,5 @@ export function createDispatcher(
       return renderError(error, incoming);
     }
   };
+  return { dispatch, renderError };
 }

@@ -17,6 +17,7 @@ export {
 } from "./errors.ts";
 export type { ErrorContext, ExceptionHandler } from "./handle.ts";
 export type { Logger } from "./logger.ts";
+export type { Middleware, MiddlewareContext, Next } from "./middleware.ts";
 export type {
   OpenApiContact,
   OpenApiDocument,

@@ -29,6 +29,13 @@ export function tooLarge(limit: number): HTTPException {
   return new HTTPException(413, `Request body is larger than the limit of ${limit} bytes`);
 }
 
+/** Reads a web request's whole body, refusing a declared or received size over `limit` with 413. */
+export function readRequestBody(request: Request, limit: number): Promise<Uint8Array> {
+  const declared = Number(request.headers.get("content-length") ?? Number.NaN);
+  if (declared > limit) return Promise.reject(tooLarge(limit));
+  return readLimited(request.body, limit);
+}
+
 /** Wraps a web `Request` for the core (the fetch adapter, used by `app.fetch`). */
 export function fromWebRequest(request: Request): Incoming {
   const [path, search] = splitTarget(request.url);
@@ -40,11 +47,7 @@ export function fromWebRequest(request: Request): Incoming {
     search,
     header: (name) => request.headers.get(name) ?? undefined,
     headerNames: () => request.headers.keys(),
-    readBody: (limit) => {
-      const declared = Number(request.headers.get("content-length") ?? Number.NaN);
-      if (declared > limit) return Promise.reject(tooLarge(limit));
-      return readLimited(request.body, limit).then((bytes) => (received = bytes));
-    },
+    readBody: (limit) => readRequestBody(request, limit).then((bytes) => (received = bytes)),
     // Once brisk has read the body, the handler's Request carries the bytes it read.
     toRequest: () =>
       received === undefined

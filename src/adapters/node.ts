@@ -11,7 +11,7 @@ import {
   type TrustedProxies,
 } from "../internal/forwarded.ts";
 import { splitTarget } from "../internal/target.ts";
-import { tooLarge } from "./fetch.ts";
+import { readRequestBody, tooLarge } from "./fetch.ts";
 
 /** How a server sees its place behind proxies: computed once per server from {@link ServeOptions}. */
 interface ProxyView {
@@ -71,11 +71,21 @@ class NodeIncoming implements Incoming {
   }
 
   readBody(limit: number): Promise<Uint8Array> {
-    return readNodeBody(this.#req, this.#res, limit).then((bytes) => (this.#received = bytes));
+    // Once a web Request exists (a middleware asked for one), the body flows through it: reading the Node stream
+    // as well would split the chunks between two readers.
+    const body = this.#request?.body;
+    const read =
+      body === undefined || body === null
+        ? readNodeBody(this.#req, this.#res, limit)
+        : readRequestBody(this.#request!, limit);
+    return read.then((bytes) => (this.#received = bytes));
   }
 
   toRequest(): Request {
-    if (this.#request !== undefined) return this.#request;
+    // A request whose body brisk has read is rebuilt around the bytes, so the handler can still read them.
+    if (this.#request !== undefined && !(this.#request.bodyUsed && this.#received !== undefined)) {
+      return this.#request;
+    }
     const req = this.#req;
     const headers = new Headers();
     for (const [name, value] of Object.entries(req.headers)) {
