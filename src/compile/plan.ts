@@ -1,16 +1,14 @@
 import { RequestContext } from "../context.ts";
 import { BriskError, type ValidationIssue } from "../errors.ts";
 import type { Incoming, Outgoing } from "../exchange.ts";
-import { parseCookies } from "../internal/cookies.ts";
 import { decodeSegment } from "../internal/percent.ts";
-import { parseQuery } from "../internal/query.ts";
 import type { PathTemplate } from "../path.ts";
 import { appendHeaders, dedupeContentType, Reply, replyToPlain } from "../responses.ts";
 import type { ResponseControl, RouteSpec } from "../route.ts";
 import { isStandardSchema } from "../schema/standard.ts";
-import { compileBodyValidator, parseJsonBody } from "./body.ts";
-import { compileSource, type ParamLocation, type ParamValues, type SourceResult } from "./params.ts";
+import { parseJsonBody } from "./body.ts";
 import { compileSerializer, forbidsBody, type Serializer } from "./response.ts";
+import { compileSteps, NO_VALUES, record } from "./sources.ts";
 
 /** A route as registered: what the user wrote, before compiling. */
 export interface RouteDefinition {
@@ -38,76 +36,6 @@ export interface CompiledRoute {
 }
 
 const JSON_HEADERS: readonly (readonly [string, string])[] = [["content-type", "application/json"]];
-const NO_VALUES: ReadonlyMap<string, readonly string[]> = new Map();
-
-/** Values held in a map of wire name → every occurrence (path parameters, query strings). */
-class MapValues implements ParamValues {
-  readonly #map: ReadonlyMap<string, readonly string[]>;
-  constructor(map: ReadonlyMap<string, readonly string[]>) {
-    this.#map = map;
-  }
-  get(wire: string): readonly string[] | undefined {
-    return this.#map.get(wire);
-  }
-  keys(): Iterable<string> {
-    return this.#map.keys();
-  }
-}
-
-/** Header values; repeated headers arrive joined with ", " and a list-typed header splits them back. */
-class HeaderValues implements ParamValues {
-  readonly #incoming: Incoming;
-  constructor(incoming: Incoming) {
-    this.#incoming = incoming;
-  }
-  get(wire: string): readonly string[] | undefined {
-    const value = this.#incoming.header(wire);
-    return value === undefined ? undefined : value.split(/\s*,\s*/);
-  }
-  keys(): Iterable<string> {
-    return this.#incoming.headerNames();
-  }
-}
-
-/** Cookie values: one per name. */
-class CookieValues implements ParamValues {
-  readonly #cookies: ReadonlyMap<string, string>;
-  constructor(cookies: ReadonlyMap<string, string>) {
-    this.#cookies = cookies;
-  }
-  get(wire: string): readonly string[] | undefined {
-    const value = this.#cookies.get(wire);
-    return value === undefined ? undefined : [value];
-  }
-  keys(): Iterable<string> {
-    return this.#cookies.keys();
-  }
-}
-
-type SourceKey = "params" | "query" | "headers" | "cookies" | "body";
-type ValuesReader = (incoming: Incoming, pathTexts: ReadonlyMap<string, readonly string[]>) => ParamValues;
-
-/** The parameter sources in FastAPI's order (which is also the order of their errors), and how each is read. */
-const SOURCES: readonly (readonly [Exclude<SourceKey, "body">, ParamLocation, ValuesReader])[] = [
-  ["params", "path", (_, pathTexts) => new MapValues(pathTexts)],
-  [
-    "query",
-    "query",
-    (incoming) => new MapValues(incoming.search === "" ? NO_VALUES : parseQuery(incoming.search)),
-  ],
-  ["headers", "header", (incoming) => new HeaderValues(incoming)],
-  ["cookies", "cookie", (incoming) => new CookieValues(parseCookies(incoming.header("cookie")))],
-];
-
-/** One validation of a route's inputs: reads its source from the request and validates it. */
-interface Step {
-  readonly key: SourceKey;
-  readonly run: (
-    incoming: Incoming,
-    pathTexts: ReadonlyMap<string, readonly string[]>,
-    body: unknown,
-  ) => SourceResult | Promise<SourceResult>;
-}
 
 const NO_PARAMS: Readonly<Record<string, never>> = Object.freeze({});
 
@@ -129,17 +57,7 @@ export function compileRoute(definition: RouteDefinition, appBodyLimit: number):
       }
     }
   }
-  const steps: Step[] = [];
-  for (const [key, location, read] of SOURCES) {
-    const declared = spec[key];
-    if (declared === undefined) continue;
-    const validate = compileSource(location, declared);
-    steps.push({ key, run: (incoming, pathTexts) => validate(read(incoming, pathTexts)) });
-  }
-  if (spec.body !== undefined) {
-    const validate = compileBodyValidator(spec.body);
-    steps.push({ key: "body", run: (_incoming, _texts, body) => validate(body) });
-  }
+  const steps = compileSteps(spec);
   const readsBody = spec.body !== undefined;
   const bodyLimit = spec.bodyLimit ?? appBodyLimit;
   const validatesParams = spec.params !== undefined;
@@ -226,16 +144,6 @@ export function compileRoute(definition: RouteDefinition, appBodyLimit: number):
         );
     },
   };
-}
-
-function record(
-  context: RequestContext,
-  key: SourceKey,
-  result: SourceResult,
-  issues: ValidationIssue[],
-): void {
-  if (result.issues === undefined) context[key] = result.value;
-  else issues.push(...result.issues);
 }
 
 function toOutgoing(
