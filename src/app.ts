@@ -1,5 +1,6 @@
 import { fromWebRequest } from "./adapters/fetch.ts";
 import { type CompiledRoute, compileRoute, type RouteDefinition } from "./compile/plan.ts";
+import type { Dependency, DependencyOverrides } from "./dependency.ts";
 import { docsRoutes } from "./docs/routes.ts";
 import { BriskError } from "./errors.ts";
 import { type Incoming, type Outgoing, toWebResponse } from "./exchange.ts";
@@ -71,6 +72,8 @@ export interface AppOptions {
   readonly bodyLimit?: number;
   /** Where errors and server messages go. Defaults to standard error. */
   readonly logger?: Logger;
+  /** Dependencies run for their effect before every route (FastAPI's app-level `dependencies`). */
+  readonly dependencies?: readonly Dependency<unknown>[];
 }
 
 /** The HTTP methods a route can be registered for with a verb method. */
@@ -91,6 +94,11 @@ const DEFAULT_BODY_LIMIT = 1024 * 1024;
 export class App {
   readonly settings: Readonly<AppOptions>;
   readonly logger: Logger;
+  /**
+   * Replacements for dependencies, consulted on every request: `app.overrides.set(db, fakeDb)` in a test, and
+   * `app.overrides.clear()` after it.
+   */
+  readonly overrides: DependencyOverrides = new Map();
   readonly #routes: CompiledRoute[] = [];
   readonly #byClass = new Map<ErrorClass, ExceptionHandler<never>>();
   readonly #byStatus = new Map<number, ExceptionHandler<never>>();
@@ -199,7 +207,14 @@ export class App {
     }
     // Compiled now, so that a bad schema fails at registration, where its stack points at the user's code.
     const definition: RouteDefinition = { methods: all, path: template, spec, handler: handler as never };
-    this.#routes.push(compileRoute(definition, this.settings.bodyLimit ?? DEFAULT_BODY_LIMIT));
+    this.#routes.push(
+      compileRoute(definition, {
+        bodyLimit: this.settings.bodyLimit ?? DEFAULT_BODY_LIMIT,
+        logger: this.logger,
+        overrides: this.overrides,
+        dependencies: this.settings.dependencies ?? [],
+      }),
+    );
     this.#dispatch = undefined;
     this.#document = undefined;
     return this;
@@ -264,8 +279,9 @@ export class App {
    * workers) and by `app.mount` in other apps. Bound, so it can be passed around on its own.
    */
   readonly fetch = async (request: Request): Promise<Response> => {
-    const outgoing = await this.#dispatcher()(fromWebRequest(request));
-    return toWebResponse(outgoing, request.method === "HEAD");
+    const incoming = fromWebRequest(request);
+    const outgoing = await this.#dispatcher()(incoming);
+    return incoming.settle(toWebResponse(outgoing, request.method === "HEAD"));
   };
 
   /**

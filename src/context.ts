@@ -31,6 +31,8 @@ export class RequestContext {
   body: unknown = undefined;
   readonly #incoming: Incoming;
   #response: ResponseState | undefined;
+  #tasks: (() => unknown)[] | undefined;
+  #background: ((task: () => unknown) => void) | undefined;
 
   constructor(incoming: Incoming) {
     this.#incoming = incoming;
@@ -42,6 +44,23 @@ export class RequestContext {
 
   get response(): ResponseControl {
     return (this.#response ??= new ResponseState());
+  }
+
+  /**
+   * Runs a task after the response has been sent (FastAPI's background tasks); tasks run one after another. A
+   * function of its own, made on first access, so that `({ background }) => ...` works.
+   */
+  get background(): (task: () => unknown) => void {
+    this.#background ??= (task) => {
+      if (typeof task !== "function") throw new TypeError("background() takes a function");
+      (this.#tasks ??= []).push(task);
+    };
+    return this.#background;
+  }
+
+  /** The background tasks added so far, if any. */
+  static tasksOf(context: RequestContext): readonly (() => unknown)[] | undefined {
+    return context.#tasks;
   }
 
   /** What the handler set through `response`, if it touched it. */

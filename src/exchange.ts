@@ -27,6 +27,11 @@ export interface Incoming {
   readBody(limit: number): Promise<Uint8Array>;
   /** The request as a web `Request`, built on first call. */
   toRequest(): Request;
+  /**
+   * Runs `task` once the response has been sent (or the client has gone): background tasks and dependency
+   * cleanup. The task never throws.
+   */
+  afterResponse(task: () => void): void;
 }
 
 /** A response as the core hands it to an adapter: either a web `Response`, passed through, or this plain shape. */

@@ -4,6 +4,16 @@ export type { Listening, ListenOptions, ProxyOptions } from "./adapters/node.ts"
 export { listen, toNodeListener } from "./adapters/node.ts";
 export type { AppOptions, Method } from "./app.ts";
 export { App, isApp } from "./app.ts";
+export type {
+  Dependency,
+  DependencyContext,
+  DependencyMap,
+  DependencyOverrides,
+  DependencySpec,
+  DependencyValue,
+  DependencyValues,
+} from "./dependency.ts";
+export { dependency, isDependency } from "./dependency.ts";
 export type { ValidationIssue } from "./errors.ts";
 export {
   BriskError,
@@ -18,6 +28,12 @@ export {
 export type { ErrorContext, ExceptionHandler } from "./handle.ts";
 export type { Logger } from "./logger.ts";
 export type { Middleware, MiddlewareContext, Next } from "./middleware.ts";
+export type { GzipOptions } from "./middleware/compress.ts";
+export { gzip } from "./middleware/compress.ts";
+export type { CorsOptions } from "./middleware/cors.ts";
+export { cors } from "./middleware/cors.ts";
+export type { TrustedHostOptions } from "./middleware/hosts.ts";
+export { httpsRedirect, trustedHost } from "./middleware/hosts.ts";
 export type {
   OpenApiContact,
   OpenApiDocument,
@@ -32,6 +48,7 @@ export { html, json, Reply, redirect, text } from "./responses.ts";
 export type {
   Context,
   CookieOptions,
+  DepsOf,
   Handler,
   HandlerResult,
   ParamSchema,

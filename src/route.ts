@@ -1,3 +1,4 @@
+import type { Dependency, DependencyMap, DependencyValues } from "./dependency.ts";
 import type { PathParams } from "./path.ts";
 import type { Reply } from "./responses.ts";
 import type { StandardSchemaV1 } from "./schema/standard.ts";
@@ -50,6 +51,10 @@ export interface RouteSpec {
   readonly operationId?: string;
   /** Served, but left out of the OpenAPI document. */
   readonly hidden?: boolean;
+  /** Dependencies whose values the handler receives in its context, by these names. */
+  readonly deps?: DependencyMap;
+  /** Dependencies run for their effect (an auth check, a rate limit) before `deps`; their values are dropped. */
+  readonly dependencies?: readonly Dependency<unknown>[];
 }
 
 type Out<Schema> = Schema extends StandardSchemaV1 ? StandardSchemaV1.InferOutput<Schema> : never;
@@ -110,7 +115,12 @@ export interface Context<Path extends string, Spec extends RouteSpec> {
   readonly request: Request;
   /** Status, headers and cookies for the success response. */
   readonly response: ResponseControl;
+  /** Runs `task` after the response has been sent, in the order added; a failing task is logged. */
+  background(task: () => unknown): void;
 }
+
+/** The values of a route's `deps`, by name. */
+export type DepsOf<Spec> = Spec extends { readonly deps: infer Deps } ? DependencyValues<Deps> : unknown;
 
 /** What a handler may return: data for the `response` schema (or any JSON value), a helper result, a `Response`. */
 export type HandlerResult<Spec extends RouteSpec> =
@@ -122,5 +132,5 @@ export type HandlerResult<Spec extends RouteSpec> =
 
 /** A route handler; may be async. */
 export type Handler<Path extends string, Spec extends RouteSpec> = (
-  context: Context<Path, Spec>,
+  context: Context<Path, Spec> & DepsOf<Spec>,
 ) => HandlerResult<Spec> | Promise<HandlerResult<Spec>>;

@@ -36,12 +36,38 @@ export function readRequestBody(request: Request, limit: number): Promise<Uint8A
   return readLimited(request.body, limit);
 }
 
+/** A web request as the core sees it, and how its response is handed back once the route has answered. */
+export interface WebIncoming extends Incoming {
+  /**
+   * The response to give the caller: when tasks wait for the response to be sent, they run once its body has been
+   * read to the end (or cancelled), or at once for a response without a body.
+   */
+  settle(response: Response): Response;
+}
+
 /** Wraps a web `Request` for the core (the fetch adapter, used by `app.fetch`). */
-export function fromWebRequest(request: Request): Incoming {
+export function fromWebRequest(request: Request): WebIncoming {
   const [path, search] = splitTarget(request.url);
   let received: Uint8Array | undefined;
   let rebuilt: Request | undefined;
+  const tasks: (() => void)[] = [];
+  const runTasks = () => {
+    for (const task of tasks.splice(0)) task();
+  };
   return {
+    afterResponse: (task) => tasks.push(task),
+    settle: (response) => {
+      if (tasks.length === 0) return response;
+      if (response.body === null) {
+        setImmediate(runTasks);
+        return response;
+      }
+      return new Response(whenRead(response.body, runTasks), {
+        status: response.status,
+        statusText: response.statusText,
+        headers: response.headers,
+      });
+    },
     method: request.method,
     path,
     search,
@@ -60,4 +86,34 @@ export function fromWebRequest(request: Request): Incoming {
             signal: request.signal,
           })),
   };
+}
+
+/** The same stream, calling `done` once it has been read to its end, has failed, or was cancelled. */
+function whenRead(body: ReadableStream<Uint8Array>, done: () => void): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let called = false;
+  const finish = () => {
+    if (!called) {
+      called = true;
+      setImmediate(done);
+    }
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done: ended, value } = await reader.read();
+        if (ended) {
+          controller.close();
+          finish();
+        } else controller.enqueue(value);
+      } catch (error) {
+        controller.error(error);
+        finish();
+      }
+    },
+    async cancel(reason) {
+      finish();
+      await reader.cancel(reason);
+    },
+  });
 }

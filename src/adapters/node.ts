@@ -81,6 +81,11 @@ class NodeIncoming implements Incoming {
     return read.then((bytes) => (this.#received = bytes));
   }
 
+  afterResponse(task: () => void): void {
+    // "close" follows "finish", and also comes when the client goes away first.
+    this.#res.once("close", task);
+  }
+
   toRequest(): Request {
     // A request whose body brisk has read is rebuilt around the bytes, so the handler can still read them.
     if (this.#request !== undefined && !(this.#request.bodyUsed && this.#received !== undefined)) {

@@ -1,12 +1,15 @@
 import { RequestContext } from "../context.ts";
+import type { Dependency, DependencyOverrides } from "../dependency.ts";
 import { BriskError, type ValidationIssue } from "../errors.ts";
 import type { Incoming, Outgoing } from "../exchange.ts";
 import { decodeSegment } from "../internal/percent.ts";
+import type { Logger } from "../logger.ts";
 import type { PathTemplate } from "../path.ts";
 import { appendHeaders, dedupeContentType, Reply, replyToPlain } from "../responses.ts";
 import type { ResponseControl, RouteSpec } from "../route.ts";
 import { isStandardSchema } from "../schema/standard.ts";
 import { parseJsonBody } from "./body.ts";
+import { checkDependencyNames, DependencySolver } from "./dependencies.ts";
 import { compileSerializer, forbidsBody, type Serializer } from "./response.ts";
 import { compileSteps, NO_VALUES, record } from "./sources.ts";
 
@@ -39,14 +42,52 @@ const JSON_HEADERS: readonly (readonly [string, string])[] = [["content-type", "
 
 const NO_PARAMS: Readonly<Record<string, never>> = Object.freeze({});
 
+/** What a route's compiled plan takes from its app. */
+export interface RouteOptions {
+  /** The app's `bodyLimit`, unless the route sets its own. */
+  readonly bodyLimit: number;
+  readonly logger: Logger;
+  /** Consulted on every request, so overrides set after startup apply. */
+  readonly overrides: DependencyOverrides;
+  /** Run for effect before every route's own dependencies (the app's `dependencies`). */
+  readonly dependencies: readonly Dependency<unknown>[];
+}
+
+/**
+ * After the response: the background tasks in order, then the dependencies' cleanup (last entered first), as in
+ * FastAPI. Failures are logged; they cannot reach the client, whose response is gone, nor stop the process.
+ */
+async function finishRequest(
+  tasks: readonly (() => unknown)[] | undefined,
+  solver: DependencySolver | undefined,
+  error: unknown,
+  logger: Logger,
+  where: string,
+): Promise<void> {
+  for (const task of tasks ?? []) {
+    try {
+      await task();
+    } catch (failure) {
+      logger.error(`${where}: a background task failed`, failure);
+    }
+  }
+  await solver?.exit(error, logger, where);
+}
+
 /**
  * Compiles a route: validators for each declared source, the body reader, the serializer. The compiled `run`
  * stays synchronous until something is really asynchronous (reading a body, an async handler or refinement), so a
  * plain GET allocates no promise.
  */
-export function compileRoute(definition: RouteDefinition, appBodyLimit: number): CompiledRoute {
+export function compileRoute(definition: RouteDefinition, options: RouteOptions): CompiledRoute {
   const { spec, path } = definition;
   const name = `${definition.methods.join(",")} ${path.template}`;
+  checkDependencyNames(spec.deps, name);
+  const effects = [...options.dependencies, ...(spec.dependencies ?? [])];
+  for (const effect of effects) checkDependencyNames({ dependency: effect }, name);
+  const named = Object.entries(spec.deps ?? {});
+  const usesDependencies = effects.length > 0 || named.length > 0;
+  const { logger, overrides } = options;
   if (spec.params !== undefined && !isStandardSchema(spec.params)) {
     for (const key of Object.keys(spec.params)) {
       if (!path.params.some((param) => param.name === key)) {
@@ -58,8 +99,9 @@ export function compileRoute(definition: RouteDefinition, appBodyLimit: number):
     }
   }
   const steps = compileSteps(spec);
-  const readsBody = spec.body !== undefined;
-  const bodyLimit = spec.bodyLimit ?? appBodyLimit;
+  const readsBody =
+    spec.body !== undefined || [...effects, ...named.map(([, dep]) => dep)].some((dep) => declaresBody(dep));
+  const bodyLimit = spec.bodyLimit ?? options.bodyLimit;
   const validatesParams = spec.params !== undefined;
   const serialize: Serializer = compileSerializer(name, spec.response);
   const status = spec.status ?? 200;
@@ -97,9 +139,53 @@ export function compileRoute(definition: RouteDefinition, appBodyLimit: number):
   ): Outgoing | Promise<Outgoing> {
     if (issues.length > 0) return invalid(issues, body, incoming);
     const result = handler(context);
-    return result instanceof Promise
-      ? result.then((value) => toOutgoing(value, context, status, serialize))
-      : toOutgoing(result, context, status, serialize);
+    if (result instanceof Promise) {
+      return result.then((value) => {
+        scheduleTasks(incoming, context);
+        return toOutgoing(value, context, status, serialize);
+      });
+    }
+    scheduleTasks(incoming, context);
+    return toOutgoing(result, context, status, serialize);
+  }
+
+  /** Background tasks of a route without dependencies (with them, the dependency path schedules everything). */
+  function scheduleTasks(incoming: Incoming, context: RequestContext): void {
+    const tasks = usesDependencies ? undefined : RequestContext.tasksOf(context);
+    if (tasks !== undefined) {
+      incoming.afterResponse(() => void finishRequest(tasks, undefined, undefined, logger, name));
+    }
+  }
+
+  /** A route with dependencies: they are solved before the route's own inputs are checked, then cleaned up. */
+  async function withDependencies(
+    context: RequestContext,
+    incoming: Incoming,
+    pathTexts: ReadonlyMap<string, readonly string[]>,
+    body: unknown,
+    invalid: Invalid,
+  ): Promise<Outgoing> {
+    const issues: ValidationIssue[] = [];
+    const solver = new DependencySolver({ incoming, context, pathTexts, body, issues }, overrides);
+    let failure: unknown;
+    let succeeded = false;
+    try {
+      for (const effect of effects) await solver.solve(effect);
+      for (const [key, dep] of named) {
+        const solved = await solver.solve(dep);
+        if (solved.ok) (context as unknown as Record<string, unknown>)[key] = solved.value;
+      }
+      await validateFrom(0, context, incoming, pathTexts, body, issues);
+      const outgoing = await respond(context, issues, body, invalid, incoming);
+      succeeded = true;
+      return outgoing;
+    } catch (error) {
+      failure = error;
+      throw error;
+    } finally {
+      const tasks = succeeded ? RequestContext.tasksOf(context) : undefined;
+      incoming.afterResponse(() => void finishRequest(tasks, solver, failure, logger, name));
+    }
   }
 
   function afterBody(
@@ -112,19 +198,21 @@ export function compileRoute(definition: RouteDefinition, appBodyLimit: number):
     let pathTexts = NO_VALUES;
     if (path.params.length === 0) {
       context.params = NO_PARAMS;
-    } else if (validatesParams) {
+    } else if (validatesParams || usesDependencies) {
       const texts = new Map<string, string[]>();
       path.params.forEach((param, index) => {
         texts.set(param.name, [decodeSegment(params[index] ?? "")]);
       });
       pathTexts = texts;
-    } else {
+    }
+    if (path.params.length > 0 && !validatesParams) {
       const typed: Record<string, string | number> = {};
       path.params.forEach((param, index) => {
         typed[param.name] = param.convert(decodeSegment(params[index] ?? ""));
       });
       context.params = typed;
     }
+    if (usesDependencies) return withDependencies(context, incoming, pathTexts, body, invalid);
     const issues: ValidationIssue[] = [];
     const pending = validateFrom(0, context, incoming, pathTexts, body, issues);
     return pending === undefined
@@ -144,6 +232,16 @@ export function compileRoute(definition: RouteDefinition, appBodyLimit: number):
         );
     },
   };
+}
+
+/** Whether a dependency or one it needs validates the body (which must then be read for the route). */
+function declaresBody(dep: Dependency<unknown>, seen: Set<Dependency<unknown>> = new Set()): boolean {
+  if (seen.has(dep)) return false;
+  seen.add(dep);
+  return (
+    dep.spec.body !== undefined ||
+    Object.values(dep.spec.deps ?? {}).some((child) => declaresBody(child, seen))
+  );
 }
 
 function toOutgoing(

@@ -1,0 +1,190 @@
+import type { RequestContext } from "../context.ts";
+import { type Dependency, type DependencyOverrides, dependency, isDependency } from "../dependency.ts";
+import { BriskError, type ValidationIssue } from "../errors.ts";
+import type { Incoming } from "../exchange.ts";
+import type { Logger } from "../logger.ts";
+import { compileSteps, record, type SourceKey, type Step } from "./sources.ts";
+
+/** Names a route's context already uses: a dependency cannot take one. */
+const RESERVED = new Set([
+  "params",
+  "query",
+  "headers",
+  "cookies",
+  "body",
+  "request",
+  "response",
+  "background",
+]);
+
+/** Checks the names of a `deps` map where it is declared, so a mistake fails at registration. */
+export function checkDependencyNames(deps: object | undefined, where: string): void {
+  for (const [name, value] of Object.entries(deps ?? {})) {
+    if (!isDependency(value)) {
+      throw new BriskError(
+        "BRISK_INVALID_DEPENDENCY",
+        `${where}: deps.${name} is not a dependency (use dependency(...))`,
+      );
+    }
+    if (RESERVED.has(name)) {
+      throw new BriskError(
+        "BRISK_INVALID_DEPENDENCY",
+        `${where}: deps.${name} would hide the context's own "${name}"; choose another name`,
+      );
+    }
+  }
+}
+
+interface CompiledDependency {
+  readonly steps: readonly Step[];
+  readonly children: readonly (readonly [string, Dependency<unknown>])[];
+  readonly run: (context: object) => unknown;
+  readonly cache: boolean;
+}
+
+const compiled = new WeakMap<Dependency<unknown>, CompiledDependency>();
+const wrapped = new WeakMap<(context: never) => unknown, Dependency<unknown>>();
+
+function compileDependency(dep: Dependency<unknown>): CompiledDependency {
+  let plan = compiled.get(dep);
+  if (plan === undefined) {
+    checkDependencyNames(dep.spec.deps, "a dependency");
+    plan = {
+      steps: compileSteps(dep.spec),
+      children: Object.entries(dep.spec.deps ?? {}),
+      run: dep.run as (context: object) => unknown,
+      cache: dep.spec.cache !== false,
+    };
+    compiled.set(dep, plan);
+  }
+  return plan;
+}
+
+/** Everything the dependencies of one request share. */
+export interface RequestScope {
+  readonly incoming: Incoming;
+  readonly context: RequestContext;
+  readonly pathTexts: ReadonlyMap<string, readonly string[]>;
+  readonly body: unknown;
+  /** Validation issues of every dependency and the route, in the order they were found. */
+  readonly issues: ValidationIssue[];
+}
+
+type Exit = (error: unknown) => Promise<unknown> | unknown;
+
+interface Solved {
+  readonly ok: boolean;
+  readonly value?: unknown;
+}
+
+const FAILED: Solved = { ok: false };
+
+function isGenerator(value: unknown): value is Generator | AsyncGenerator {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as Generator).next === "function" &&
+    typeof (value as Generator).throw === "function" &&
+    (Symbol.asyncIterator in value || Symbol.iterator in value)
+  );
+}
+
+/**
+ * Solves the dependencies of one request, FastAPI's way: depth first in declaration order, each at most once
+ * (unless it opts out of the cache). A dependency whose inputs are invalid is skipped, its issues kept, and the
+ * others still run; one that throws (a 401) ends the request at once, before the route's own inputs are checked.
+ */
+export class DependencySolver {
+  readonly #scope: RequestScope;
+  readonly #overrides: DependencyOverrides;
+  readonly #values = new Map<Dependency<unknown>, Solved>();
+  readonly #exits: Exit[] = [];
+
+  constructor(scope: RequestScope, overrides: DependencyOverrides) {
+    this.#scope = scope;
+    this.#overrides = overrides;
+  }
+
+  async solve(dep: Dependency<unknown>): Promise<Solved> {
+    const cached = this.#values.get(dep);
+    if (cached !== undefined) return cached;
+    const replacement = this.#overrides.get(dep);
+    const actual =
+      replacement === undefined ? dep : isDependency(replacement) ? replacement : wrap(replacement);
+    const plan = compileDependency(actual);
+    const solved = await this.#run(plan);
+    if (plan.cache) this.#values.set(dep, solved);
+    return solved;
+  }
+
+  async #run(plan: CompiledDependency): Promise<Solved> {
+    const values: Record<string, unknown> = {};
+    let ok = true;
+    for (const [name, child] of plan.children) {
+      const solved = await this.solve(child);
+      if (solved.ok) values[name] = solved.value;
+      else ok = false;
+    }
+    const { incoming, context, pathTexts, body, issues } = this.#scope;
+    const inputs: { [key in SourceKey]: unknown } = {
+      params: Object.fromEntries([...pathTexts].map(([name, texts]) => [name, texts[0]])),
+      query: {},
+      headers: {},
+      cookies: {},
+      body: undefined,
+    };
+    const before = issues.length;
+    for (const step of plan.steps)
+      record(inputs, step.key, await step.run(incoming, pathTexts, body), issues);
+    if (!ok || issues.length > before) return FAILED;
+
+    const dependencyContext = {
+      ...inputs,
+      ...values,
+      get request() {
+        return context.request;
+      },
+      get response() {
+        return context.response;
+      },
+      background: (task: () => unknown) => context.background(task),
+    };
+    const result = plan.run(dependencyContext);
+    if (!isGenerator(result)) return { ok: true, value: await result };
+    const first = await result.next();
+    if (!first.done) {
+      this.#exits.push((error) => (error === undefined ? result.next() : result.throw(error)));
+    }
+    return { ok: true, value: first.value };
+  }
+
+  /**
+   * Runs the code after each generator's `yield`, the last entered first. `error` (what the request failed with)
+   * is thrown into them, so a `catch` can see it; whatever they throw is logged, since the response is gone.
+   */
+  async exit(error: unknown, logger: Logger, where: string): Promise<void> {
+    for (const exit of this.#exits.splice(0).reverse()) {
+      try {
+        const after = await exit(error);
+        if (
+          typeof after === "object" &&
+          after !== null &&
+          (after as IteratorResult<unknown>).done === false
+        ) {
+          logger.error(`${where}: a dependency yielded more than once; only its first value is used`);
+        }
+      } catch (thrown) {
+        if (thrown !== error) logger.error(`${where}: a dependency's cleanup failed`, thrown);
+      }
+    }
+  }
+}
+
+function wrap(run: (context: never) => unknown): Dependency<unknown> {
+  let dep = wrapped.get(run);
+  if (dep === undefined) {
+    dep = dependency(run as (context: object) => unknown);
+    wrapped.set(run, dep);
+  }
+  return dep;
+}
