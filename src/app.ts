@@ -261,11 +261,11 @@ export class App {
    * it: `GET /openapi.json` adds it to `servers` per request.
    */
   openapi(): OpenApiDocument {
-    this.#document ??= buildOpenApi(this.routes, {
-      ...this.settings,
-      title: this.settings.title ?? "brisk",
-      version: this.settings.version ?? "0.1.0",
-    });
+    this.#document ??= buildOpenApi(
+      this.routes,
+      { ...this.settings, title: this.settings.title ?? "brisk", version: this.settings.version ?? "0.1.0" },
+      this.settings.dependencies,
+    );
     return this.#document;
   }
 

@@ -27,13 +27,13 @@ export {
 } from "./errors.ts";
 export type { ErrorContext, ExceptionHandler } from "./handle.ts";
 export type { Logger } from "./logger.ts";
-export type { Middleware, MiddlewareContext, Next } from "./middleware.ts";
 export type { GzipOptions } from "./middleware/compress.ts";
 export { gzip } from "./middleware/compress.ts";
 export type { CorsOptions } from "./middleware/cors.ts";
 export { cors } from "./middleware/cors.ts";
 export type { TrustedHostOptions } from "./middleware/hosts.ts";
 export { httpsRedirect, trustedHost } from "./middleware/hosts.ts";
+export type { Middleware, MiddlewareContext, Next } from "./middleware.ts";
 export type {
   OpenApiContact,
   OpenApiDocument,

@@ -5,6 +5,8 @@ import type { ParamLocation } from "../compile/params.ts";
 import { headerWire } from "../compile/params.ts";
 import type { RouteDefinition } from "../compile/plan.ts";
 import { forbidsBody } from "../compile/response.ts";
+import type { InputSpec } from "../compile/sources.ts";
+import type { Dependency } from "../dependency.ts";
 import { BriskError } from "../errors.ts";
 import type { ParamSchema, SchemaShape } from "../route.ts";
 import { isStandardSchema, type JsonSchema, type StandardSchemaV1 } from "../schema/standard.ts";
@@ -149,14 +151,18 @@ function defined<T extends Record<string, unknown>>(object: T): T {
  * Builds the OpenAPI 3.1 document of a list of routes. Deterministic: the same routes and info give the same
  * document, key order included.
  */
-export function buildOpenApi(routes: readonly RouteDefinition[], info: OpenApiInfo): OpenApiDocument {
+export function buildOpenApi(
+  routes: readonly RouteDefinition[],
+  info: OpenApiInfo,
+  appDependencies: readonly Dependency<unknown>[] = [],
+): OpenApiDocument {
   const collector = new SchemaCollector();
   const operations = assignOperationIds(routes.filter((route) => route.spec.hidden !== true));
   const paths: Record<string, Record<string, JsonSchema>> = {};
   let validates = false;
   let hasBodies = false;
   for (const operation of operations) {
-    const built = buildOperation(operation, collector);
+    const built = buildOperation(operation, collector, appDependencies);
     validates ||= built.answers422;
     hasBodies ||= built.answers413;
     const item = (paths[operation.route.path.openapiPath] ??= {});
@@ -216,18 +222,51 @@ interface BuiltOperation {
   readonly answers413: boolean;
 }
 
+/**
+ * The input declarations of an operation: its dependencies' (depth first, each once, the app's first) and then the
+ * route's own, in the order they are checked.
+ */
+function inputSpecs(route: RouteDefinition, appDependencies: readonly Dependency<unknown>[]): InputSpec[] {
+  const specs: InputSpec[] = [];
+  const seen = new Set<Dependency<unknown>>();
+  const visit = (dep: Dependency<unknown>) => {
+    if (seen.has(dep)) return;
+    seen.add(dep);
+    for (const child of Object.values(dep.spec.deps ?? {})) visit(child);
+    specs.push(dep.spec);
+  };
+  for (const dep of [
+    ...appDependencies,
+    ...(route.spec.dependencies ?? []),
+    ...Object.values(route.spec.deps ?? {}),
+  ]) {
+    visit(dep);
+  }
+  specs.push(route.spec);
+  return specs;
+}
+
 function buildOperation(
   { route, operationId, summary }: Operation,
   collector: SchemaCollector,
+  appDependencies: readonly Dependency<unknown>[],
 ): BuiltOperation {
   const { spec } = route;
+  const specs = inputSpecs(route, appDependencies);
   const parameters: JsonSchema[] = [];
   for (const [key, location] of PARAM_SOURCES) {
-    const declared = spec[key];
-    const fields =
-      declared === undefined
-        ? []
-        : sourceFields(location, declared, collector, `Params_${location}_${operationId}`);
+    // A parameter several declarations read is documented once, required if any of them requires it.
+    const fields: ParamField[] = [];
+    for (const each of specs) {
+      const declared = each[key];
+      if (declared === undefined) continue;
+      for (const field of sourceFields(location, declared, collector, `Params_${location}_${operationId}`)) {
+        const index = fields.findIndex((known) => known.name === field.name);
+        if (index === -1) fields.push(field);
+        else if (field.required && !fields[index]!.required)
+          fields[index] = { ...fields[index]!, required: true };
+      }
+    }
     if (location === "path") {
       // Every parameter of the template is documented, typed by its convertor unless `params` declares it.
       for (const param of route.path.params) {
@@ -237,11 +276,13 @@ function buildOperation(
     }
     for (const field of fields) parameters.push(parameterObject(field, location));
   }
-  const hasBody = spec.body !== undefined;
+  // The route's body schema, else the first a dependency declares (they all validate the same JSON).
+  const body = spec.body ?? specs.find((each) => each.body !== undefined)?.body;
+  const hasBody = body !== undefined;
   const requestBody = hasBody
     ? defined({
-        content: { [JSON_MEDIA]: { schema: collector.add(spec.body!, "input", `Body_${operationId}`) } },
-        required: acceptsUndefined(spec.body!) ? undefined : true,
+        content: { [JSON_MEDIA]: { schema: collector.add(body, "input", `Body_${operationId}`) } },
+        required: acceptsUndefined(body) ? undefined : true,
       })
     : undefined;
 
