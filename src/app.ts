@@ -8,9 +8,12 @@ import { createDispatcher, type ExceptionHandler } from "./handle.ts";
 import { consoleLogger, type Logger } from "./logger.ts";
 import { Matcher } from "./matcher.ts";
 import { type Middleware, withMiddleware } from "./middleware.ts";
+import { type Mountable, mountRoutes } from "./mount.ts";
 import { buildOpenApi, type OpenApiDocument, type OpenApiInfo } from "./openapi/document.ts";
 import { compilePath } from "./path.ts";
 import type { Handler, RouteSpec } from "./route.ts";
+import { Router, type RouterOptions } from "./router.ts";
+import { type Method, Routes } from "./routes.ts";
 
 /** Options of an {@link App}. */
 export interface AppOptions {
@@ -76,9 +79,6 @@ export interface AppOptions {
   readonly dependencies?: readonly Dependency<unknown>[];
 }
 
-/** The HTTP methods a route can be registered for with a verb method. */
-export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS";
-
 type ErrorClass = abstract new (...args: never[]) => Error;
 
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -91,7 +91,7 @@ const DEFAULT_BODY_LIMIT = 1024 * 1024;
  * const app = new App({ title: "Greetings" });
  * app.get("/greetings/{lang}", { response: Greeting }, ({ params }) => find(params.lang));
  */
-export class App {
+export class App extends Routes {
   readonly settings: Readonly<AppOptions>;
   readonly logger: Logger;
   /**
@@ -103,10 +103,12 @@ export class App {
   readonly #byClass = new Map<ErrorClass, ExceptionHandler<never>>();
   readonly #byStatus = new Map<number, ExceptionHandler<never>>();
   readonly #middleware: Middleware[] = [];
+  readonly #mounts: { readonly prefix: string; readonly target: Mountable }[] = [];
   #dispatch: ((incoming: Incoming) => Outgoing | Promise<Outgoing>) | undefined;
   #document: OpenApiDocument | undefined;
 
   constructor(options: AppOptions = {}) {
+    super();
     const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
     if (!Number.isSafeInteger(bodyLimit) || bodyLimit < 0) {
       throw new BriskError(
@@ -132,55 +134,6 @@ export class App {
     const rootPath = options.rootPath?.replace(/\/+$/, "");
     this.settings = { ...options, bodyLimit, ...(rootPath === undefined ? {} : { rootPath }) };
     this.logger = options.logger ?? consoleLogger;
-  }
-
-  /** Registers a GET route; HEAD requests are answered by it too, without a body. */
-  get<const Path extends string, const Spec extends RouteSpec>(
-    path: Path,
-    spec: Spec,
-    handler: Handler<Path, Spec>,
-  ): this {
-    return this.route(["GET"], path, spec, handler);
-  }
-  /** Registers a POST route. */
-  post<const Path extends string, const Spec extends RouteSpec>(
-    path: Path,
-    spec: Spec,
-    handler: Handler<Path, Spec>,
-  ): this {
-    return this.route(["POST"], path, spec, handler);
-  }
-  /** Registers a PUT route. */
-  put<const Path extends string, const Spec extends RouteSpec>(
-    path: Path,
-    spec: Spec,
-    handler: Handler<Path, Spec>,
-  ): this {
-    return this.route(["PUT"], path, spec, handler);
-  }
-  /** Registers a PATCH route. */
-  patch<const Path extends string, const Spec extends RouteSpec>(
-    path: Path,
-    spec: Spec,
-    handler: Handler<Path, Spec>,
-  ): this {
-    return this.route(["PATCH"], path, spec, handler);
-  }
-  /** Registers a DELETE route. */
-  delete<const Path extends string, const Spec extends RouteSpec>(
-    path: Path,
-    spec: Spec,
-    handler: Handler<Path, Spec>,
-  ): this {
-    return this.route(["DELETE"], path, spec, handler);
-  }
-  /** Registers an OPTIONS route. */
-  options<const Path extends string, const Spec extends RouteSpec>(
-    path: Path,
-    spec: Spec,
-    handler: Handler<Path, Spec>,
-  ): this {
-    return this.route(["OPTIONS"], path, spec, handler);
   }
 
   /** Registers one route for several methods. Earlier routes win where paths overlap, as in FastAPI. */
@@ -217,6 +170,47 @@ export class App {
     );
     this.#dispatch = undefined;
     this.#document = undefined;
+    return this;
+  }
+
+  /**
+   * Adds a router's routes, with `options` (a prefix, tags, dependencies, responses) applied on top of the router's
+   * own. Route paths and operationIds stay unique across routers.
+   */
+  include(router: Router, options: RouterOptions = {}): this {
+    if (
+      options.prefix !== undefined &&
+      options.prefix !== "" &&
+      (!options.prefix.startsWith("/") || options.prefix.endsWith("/"))
+    ) {
+      throw new BriskError(
+        "BRISK_INVALID_PATH",
+        `An include prefix must start with "/" and must not end with one, got "${options.prefix}"`,
+      );
+    }
+    for (const entry of Router.entriesOf(router, options)) {
+      this.route(entry.methods, entry.path, entry.spec, entry.handler);
+    }
+    return this;
+  }
+
+  /**
+   * Serves another app, or any web-standard handler (`(request) => Response`, such as a Hono app's `fetch`), under
+   * `prefix`: it sees the path with the prefix stripped. A mounted brisk app keeps its own docs and document, with
+   * the prefix as its root path; its routes are not in this app's document.
+   */
+  mount(prefix: string, target: Mountable): this {
+    if (!prefix.startsWith("/") || prefix.endsWith("/")) {
+      throw new BriskError(
+        "BRISK_INVALID_PATH",
+        `A mount prefix must start with "/" and must not end with one, got "${prefix}"`,
+      );
+    }
+    if (!isApp(target) && typeof target !== "function") {
+      throw new BriskError("BRISK_INVALID_HANDLER", `mount("${prefix}") needs an App or a fetch handler`);
+    }
+    this.#mounts.push({ prefix, target });
+    this.#dispatch = undefined;
     return this;
   }
 
@@ -300,6 +294,11 @@ export class App {
       // Built now, so that a schema the document cannot hold fails at startup rather than on the first visit.
       this.openapi();
       for (const route of docsRoutes(this.settings, () => this.openapi())) {
+        matcher.add(route.definition.methods, route.definition.path, route);
+      }
+    }
+    for (const { prefix, target } of this.#mounts) {
+      for (const route of mountRoutes(prefix, target, this.settings.rootPath ?? "")) {
         matcher.add(route.definition.methods, route.definition.path, route);
       }
     }

@@ -2,7 +2,7 @@
 
 export type { Listening, ListenOptions, ProxyOptions } from "./adapters/node.ts";
 export { listen, toNodeListener } from "./adapters/node.ts";
-export type { AppOptions, Method } from "./app.ts";
+export type { AppOptions } from "./app.ts";
 export { App, isApp } from "./app.ts";
 export type {
   Dependency,
@@ -34,6 +34,7 @@ export { cors } from "./middleware/cors.ts";
 export type { TrustedHostOptions } from "./middleware/hosts.ts";
 export { httpsRedirect, trustedHost } from "./middleware/hosts.ts";
 export type { Middleware, MiddlewareContext, Next } from "./middleware.ts";
+export type { Mountable } from "./mount.ts";
 export type {
   OpenApiContact,
   OpenApiDocument,
@@ -57,3 +58,6 @@ export type {
   RouteSpec,
   SchemaShape,
 } from "./route.ts";
+export type { RouteEntry, RouterOptions } from "./router.ts";
+export { Router } from "./router.ts";
+export type { Method } from "./routes.ts";

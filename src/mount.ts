@@ -1,0 +1,67 @@
+import type { App } from "./app.ts";
+import type { CompiledRoute } from "./compile/plan.ts";
+import type { Incoming, Outgoing } from "./exchange.ts";
+import { compilePath } from "./path.ts";
+
+const EVERY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/** Something a prefix can be mounted to: another brisk app, or any web-standard handler. */
+export type Mountable = App | ((request: Request) => Response | Promise<Response>);
+
+/** The request as a mounted brisk app sees it: the path after the prefix, and the prefix added to the root path. */
+class MountedIncoming implements Incoming {
+  readonly method: string;
+  readonly path: string;
+  readonly search: string;
+  readonly rootPath: string;
+  readonly #outer: Incoming;
+  constructor(outer: Incoming, path: string, rootPath: string) {
+    this.#outer = outer;
+    this.method = outer.method;
+    this.path = path;
+    this.search = outer.search;
+    this.rootPath = rootPath;
+  }
+  header(name: string): string | undefined {
+    return this.#outer.header(name);
+  }
+  headerNames(): Iterable<string> {
+    return this.#outer.headerNames();
+  }
+  readBody(limit: number): Promise<Uint8Array> {
+    return this.#outer.readBody(limit);
+  }
+  toRequest(): Request {
+    return this.#outer.toRequest();
+  }
+  afterResponse(task: () => void): void {
+    this.#outer.afterResponse(task);
+  }
+}
+
+/** The path below a prefix, percent-encoded as received: "/" for the prefix itself. */
+function below(path: string, rootPath: string, prefix: string): string {
+  const start = path.startsWith(`${rootPath}${prefix}`) ? rootPath.length + prefix.length : prefix.length;
+  const rest = path.slice(start);
+  return rest === "" ? "/" : rest;
+}
+
+/** The two routes of a mount: the prefix itself and everything under it, for every method. */
+export function mountRoutes(prefix: string, target: Mountable, defaultRoot: string): CompiledRoute[] {
+  const run = (incoming: Incoming): Outgoing | Promise<Outgoing> => {
+    const root = incoming.rootPath ?? defaultRoot;
+    const rest = below(incoming.path, root, prefix);
+    if (typeof target !== "function") {
+      return target.handle(new MountedIncoming(incoming, rest, `${root}${prefix}`));
+    }
+    const original = incoming.toRequest();
+    const url = new URL(original.url);
+    url.pathname = rest;
+    return target(new Request(url, original));
+  };
+  const handler = () => undefined;
+  return [prefix, `${prefix}/{path:path}`].map((path) => ({
+    definition: { methods: EVERY_METHOD, path: compilePath(path), spec: { hidden: true }, handler },
+    run,
+  }));
+}
