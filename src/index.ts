@@ -25,6 +25,8 @@ export {
   RequestValidationError,
   ResponseValidationError,
 } from "./errors.ts";
+export type { FormSchema } from "./form.ts";
+export { form } from "./form.ts";
 export type { ErrorContext, ExceptionHandler } from "./handle.ts";
 export type { Logger } from "./logger.ts";
 export type { GzipOptions } from "./middleware/compress.ts";

@@ -2,7 +2,8 @@ import secureJson from "secure-json-parse";
 import type { $ZodType } from "zod/v4/core";
 import { HTTPException, RequestValidationError, type ValidationIssue } from "../errors.ts";
 import { findJsonSyntaxError } from "../internal/json-error.ts";
-import { isJsonMediaType } from "../internal/media-type.ts";
+import { isJsonMediaType, parseMediaType } from "../internal/media-type.ts";
+import { parseQuery } from "../internal/query.ts";
 import { toValidationIssues } from "../schema/issues.ts";
 import type { StandardSchemaV1, Validated } from "../schema/standard.ts";
 import { compileValidator } from "../schema/validator.ts";
@@ -43,6 +44,33 @@ export function parseJsonBody(bytes: Uint8Array, contentType: string | undefined
     };
     throw new RequestValidationError([issue]);
   }
+}
+
+const FORM_MEDIA = "application/x-www-form-urlencoded";
+
+const NO_FIELDS: ReadonlyMap<string, readonly string[]> = new Map();
+
+/**
+ * Turns the bytes of a form body into its fields, every occurrence of each name in order. As in FastAPI, a body of
+ * another media type (JSON, say) has no form fields, so the required ones are reported missing; multipart bodies
+ * are refused with 415, since brisk reads only URL-encoded forms. Bytes that are not UTF-8 are 400.
+ */
+export function parseFormBody(
+  bytes: Uint8Array,
+  contentType: string | undefined,
+): ReadonlyMap<string, readonly string[]> {
+  const media = parseMediaType(contentType);
+  if (media?.type === "multipart") {
+    throw new HTTPException(415, `Unsupported Media Type: the body must be ${FORM_MEDIA}`);
+  }
+  if (media === undefined || `${media.type}/${media.subtype}` !== FORM_MEDIA) return NO_FIELDS;
+  let text: string;
+  try {
+    text = decoder.decode(bytes);
+  } catch {
+    throw new HTTPException(400, "There was an error parsing the body");
+  }
+  return parseQuery(text);
 }
 
 /** Compiles the validation of a parsed body against the route's `body` schema. */

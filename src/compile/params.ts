@@ -12,6 +12,9 @@ import { isZodSchema } from "../schema/zod.ts";
 /** Where a parameter comes from; also the first element of its errors' `loc`. */
 export type ParamLocation = "path" | "query" | "header" | "cookie";
 
+/** Where text fields come from: a parameter source, or the fields of a form body (located at `["body", field]`). */
+export type TextLocation = ParamLocation | "body";
+
 /** The text a request carries for one source: every occurrence of a wire name, and the names present. */
 export interface ParamValues {
   get(wire: string): readonly string[] | undefined;
@@ -55,7 +58,7 @@ function finish(result: Validated, source: IssueSource): SourceResult {
  * (one validation per request); a whole object schema gets its fields from its JSON Schema, and unknown query keys
  * are passed on so that a strict schema can report `extra_forbidden`.
  */
-export function compileSource(location: ParamLocation, declared: ParamSchema): SourceValidator {
+export function compileSource(location: TextLocation, declared: ParamSchema): SourceValidator {
   const wireOf = location === "header" ? headerWire : (key: string) => key;
   if (isStandardSchema(declared)) return compileObjectSource(location, declared, wireOf);
   const shape = declared as SchemaShape;
@@ -76,7 +79,7 @@ export function compileSource(location: ParamLocation, declared: ParamSchema): S
 }
 
 function compileObjectSource(
-  location: ParamLocation,
+  location: TextLocation,
   schema: StandardSchemaV1,
   wireOf: (key: string) => string,
 ): SourceValidator {
@@ -117,7 +120,7 @@ function compileObjectSource(
 }
 
 function compileFieldSources(
-  location: ParamLocation,
+  location: TextLocation,
   shape: SchemaShape,
   wireOf: (key: string) => string,
 ): SourceValidator {

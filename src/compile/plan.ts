@@ -2,13 +2,14 @@ import { RequestContext } from "../context.ts";
 import type { Dependency, DependencyOverrides } from "../dependency.ts";
 import { BriskError, type ValidationIssue } from "../errors.ts";
 import type { Incoming, Outgoing } from "../exchange.ts";
+import { formSchemaOf } from "../form.ts";
 import { decodeSegment } from "../internal/percent.ts";
 import type { Logger } from "../logger.ts";
 import type { PathTemplate } from "../path.ts";
 import { appendHeaders, dedupeContentType, Reply, replyToPlain } from "../responses.ts";
 import type { ResponseControl, RouteSpec } from "../route.ts";
-import { isStandardSchema } from "../schema/standard.ts";
-import { parseJsonBody } from "./body.ts";
+import { isStandardSchema, type StandardSchemaV1 } from "../schema/standard.ts";
+import { parseFormBody, parseJsonBody } from "./body.ts";
 import { checkDependencyNames, DependencySolver } from "./dependencies.ts";
 import { compileSerializer, forbidsBody, type Serializer } from "./response.ts";
 import { compileSteps, NO_VALUES, record } from "./sources.ts";
@@ -99,8 +100,21 @@ export function compileRoute(definition: RouteDefinition, options: RouteOptions)
     }
   }
   const steps = compileSteps(spec);
-  const readsBody =
-    spec.body !== undefined || [...effects, ...named.map(([, dep]) => dep)].some((dep) => declaresBody(dep));
+  const bodies = [
+    spec.body,
+    ...[...effects, ...named.map(([, dep]) => dep)].flatMap((dep) => bodiesOf(dep)),
+  ].filter((body) => body !== undefined);
+  const readsBody = bodies.length > 0;
+  const readsForm = bodies.some((body) => formSchemaOf(body) !== undefined);
+  if (readsForm && bodies.some((body) => formSchemaOf(body) === undefined)) {
+    throw new BriskError(
+      "BRISK_INVALID_SCHEMA",
+      `${name}: its body is declared both as a form and as JSON (by the route or its dependencies)`,
+    );
+  }
+  const parseBody: (bytes: Uint8Array, contentType: string | undefined) => unknown = readsForm
+    ? parseFormBody
+    : parseJsonBody;
   const bodyLimit = spec.bodyLimit ?? options.bodyLimit;
   const validatesParams = spec.params !== undefined;
   const serialize: Serializer = compileSerializer(name, spec.response);
@@ -228,20 +242,18 @@ export function compileRoute(definition: RouteDefinition, options: RouteOptions)
       return incoming
         .readBody(bodyLimit)
         .then((bytes) =>
-          afterBody(incoming, params, parseJsonBody(bytes, incoming.header("content-type")), invalid),
+          afterBody(incoming, params, parseBody(bytes, incoming.header("content-type")), invalid),
         );
     },
   };
 }
 
-/** Whether a dependency or one it needs validates the body (which must then be read for the route). */
-function declaresBody(dep: Dependency<unknown>, seen: Set<Dependency<unknown>> = new Set()): boolean {
-  if (seen.has(dep)) return false;
+/** The body schemas a dependency and those it needs declare (the body must then be read for the route). */
+function bodiesOf(dep: Dependency<unknown>, seen: Set<Dependency<unknown>> = new Set()): StandardSchemaV1[] {
+  if (seen.has(dep)) return [];
   seen.add(dep);
-  return (
-    dep.spec.body !== undefined ||
-    Object.values(dep.spec.deps ?? {}).some((child) => declaresBody(child, seen))
-  );
+  const children = Object.values(dep.spec.deps ?? {}).flatMap((child) => bodiesOf(child, seen));
+  return dep.spec.body === undefined ? children : [dep.spec.body, ...children];
 }
 
 function toOutgoing(

@@ -2,6 +2,7 @@
 
 import type { ValidationIssue } from "../errors.ts";
 import type { Incoming } from "../exchange.ts";
+import { formSchemaOf } from "../form.ts";
 import { parseCookies } from "../internal/cookies.ts";
 import { parseQuery } from "../internal/query.ts";
 import type { ParamSchema } from "../route.ts";
@@ -97,7 +98,15 @@ export function compileSteps(spec: InputSpec): Step[] {
     const validate = compileSource(location, declared);
     steps.push({ key, run: (incoming, pathTexts) => validate(read(incoming, pathTexts)) });
   }
-  if (spec.body !== undefined) {
+  const formFields = formSchemaOf(spec.body);
+  if (formFields !== undefined) {
+    const validate = compileSource("body", formFields);
+    steps.push({
+      key: "body",
+      run: (_incoming, _texts, body) =>
+        validate(new MapValues(body as ReadonlyMap<string, readonly string[]>)),
+    });
+  } else if (spec.body !== undefined) {
     const validate = compileBodyValidator(spec.body);
     steps.push({ key: "body", run: (_incoming, _texts, body) => validate(body) });
   }

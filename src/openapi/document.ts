@@ -8,6 +8,7 @@ import { forbidsBody } from "../compile/response.ts";
 import type { InputSpec } from "../compile/sources.ts";
 import type { Dependency } from "../dependency.ts";
 import { BriskError } from "../errors.ts";
+import { formSchemaOf } from "../form.ts";
 import type { ParamSchema, SchemaShape } from "../route.ts";
 import { isStandardSchema, type JsonSchema, type StandardSchemaV1 } from "../schema/standard.ts";
 import { isZodSchema } from "../schema/zod.ts";
@@ -59,6 +60,7 @@ export interface OpenApiInfo {
 }
 
 const JSON_MEDIA = "application/json";
+const FORM_MEDIA = "application/x-www-form-urlencoded";
 const PARAM_SOURCES = [
   ["params", "path"],
   ["query", "query"],
@@ -279,10 +281,15 @@ function buildOperation(
   // The route's body schema, else the first a dependency declares (they all validate the same JSON).
   const body = spec.body ?? specs.find((each) => each.body !== undefined)?.body;
   const hasBody = body !== undefined;
+  const formFields = formSchemaOf(body);
   const requestBody = hasBody
     ? defined({
-        content: { [JSON_MEDIA]: { schema: collector.add(body, "input", `Body_${operationId}`) } },
-        required: acceptsUndefined(body) ? undefined : true,
+        content: {
+          [formFields === undefined ? JSON_MEDIA : FORM_MEDIA]: {
+            schema: collector.add(formFields ?? body, "input", `Body_${operationId}`),
+          },
+        },
+        required: acceptsUndefined(formFields ?? body) ? undefined : true,
       })
     : undefined;
 

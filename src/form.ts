@@ -1,0 +1,23 @@
+import type { StandardSchemaV1 } from "./schema/standard.ts";
+
+const FORM: unique symbol = Symbol.for("brisk.form");
+
+/** A body declared as an HTML form (`application/x-www-form-urlencoded`) rather than JSON. */
+export interface FormSchema<Schema extends StandardSchemaV1 = StandardSchemaV1>
+  extends StandardSchemaV1<StandardSchemaV1.InferInput<Schema>, StandardSchemaV1.InferOutput<Schema>> {
+  readonly [FORM]: Schema;
+}
+
+/**
+ * Declares a form body: `body: form(z.object({ username: z.string(), password: z.string() }))`. Fields arrive as
+ * text and are coerced like query parameters (numbers, booleans, repeated keys as arrays); errors are located at
+ * `["body", field]`, as FastAPI's `Form()` fields are; any other media type is 415.
+ */
+export function form<const Schema extends StandardSchemaV1>(schema: Schema): FormSchema<Schema> {
+  return { "~standard": schema["~standard"], [FORM]: schema } as FormSchema<Schema>;
+}
+
+/** The object schema inside {@link form}, or undefined for a JSON body schema. */
+export function formSchemaOf(schema: StandardSchemaV1 | undefined): StandardSchemaV1 | undefined {
+  return schema !== undefined && FORM in schema ? (schema as FormSchema)[FORM] : undefined;
+}
