@@ -33,8 +33,20 @@ export interface Dependency<out Value> {
   readonly [DEPENDENCY]: true;
   readonly spec: DependencySpec;
   readonly run: (context: never) => unknown;
+  /** For security schemes: how the dependency appears in the OpenAPI document. */
+  readonly security?: SecurityRequirement;
   /** Type-level only: the value the dependency provides. */
   readonly value?: Value;
+}
+
+/** A security scheme as a dependency documents it: `components.securitySchemes[name]` and the scopes it needs. */
+export interface SecurityRequirement {
+  readonly name: string;
+  /** The OpenAPI Security Scheme Object. */
+  readonly scheme: Readonly<Record<string, unknown>>;
+  readonly scopes: readonly string[];
+  /** True when the dependency lets requests without credentials through (`autoError: false`). */
+  readonly optional: boolean;
 }
 
 /** The value of a dependency: what its function returns, resolves to, or yields first. */

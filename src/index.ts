@@ -12,6 +12,7 @@ export type {
   DependencySpec,
   DependencyValue,
   DependencyValues,
+  SecurityRequirement,
 } from "./dependency.ts";
 export { dependency, isDependency } from "./dependency.ts";
 export type { ValidationIssue } from "./errors.ts";
@@ -63,3 +64,20 @@ export type {
 export type { RouteEntry, RouterOptions } from "./router.ts";
 export { Router } from "./router.ts";
 export type { Method } from "./routes.ts";
+export type {
+  ApiKeyOptions,
+  AuthorizationCredentials,
+  BasicCredentials,
+  OAuth2PasswordOptions,
+  PasswordForm,
+  SchemeOptions,
+} from "./security.ts";
+export {
+  apiKey,
+  httpBasic,
+  httpBearer,
+  oauth2PasswordBearer,
+  openIdConnect,
+  passwordForm,
+  withScopes,
+} from "./security.ts";

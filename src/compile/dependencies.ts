@@ -5,6 +5,12 @@ import type { Incoming } from "../exchange.ts";
 import type { Logger } from "../logger.ts";
 import { compileSteps, record, type SourceKey, type Step } from "./sources.ts";
 
+/**
+ * The request as brisk's adapters give it, on a dependency's context under a symbol: for brisk's own dependencies
+ * (security schemes) that read a header without documenting it as a parameter.
+ */
+export const INCOMING: unique symbol = Symbol("brisk.incoming");
+
 /** Names a route's context already uses: a dependency cannot take one. */
 const RESERVED = new Set([
   "params",
@@ -148,6 +154,7 @@ export class DependencySolver {
         return context.response;
       },
       background: (task: () => unknown) => context.background(task),
+      [INCOMING]: incoming,
     };
     const result = plan.run(dependencyContext);
     if (!isGenerator(result)) return { ok: true, value: await result };

@@ -9,6 +9,7 @@ import type { InputSpec } from "../compile/sources.ts";
 import type { Dependency } from "../dependency.ts";
 import { BriskError } from "../errors.ts";
 import { formSchemaOf } from "../form.ts";
+import { canonicalJson } from "../internal/canonical-json.ts";
 import type { ParamSchema, SchemaShape } from "../route.ts";
 import { isStandardSchema, type JsonSchema, type StandardSchemaV1 } from "../schema/standard.ts";
 import { isZodSchema } from "../schema/zod.ts";
@@ -161,10 +162,11 @@ export function buildOpenApi(
   const collector = new SchemaCollector();
   const operations = assignOperationIds(routes.filter((route) => route.spec.hidden !== true));
   const paths: Record<string, Record<string, JsonSchema>> = {};
+  const schemes = new Map<string, Readonly<Record<string, unknown>>>();
   let validates = false;
   let hasBodies = false;
   for (const operation of operations) {
-    const built = buildOperation(operation, collector, appDependencies);
+    const built = buildOperation(operation, collector, appDependencies, schemes);
     validates ||= built.answers422;
     hasBodies ||= built.answers413;
     const item = (paths[operation.route.path.openapiPath] ??= {});
@@ -198,10 +200,25 @@ export function buildOpenApi(
     }),
     servers: info.servers === undefined || info.servers.length === 0 ? undefined : info.servers.map(copy),
     paths: resolvedPaths,
-    components: Object.keys(sorted).length === 0 ? undefined : { schemas: sorted },
+    components: componentsObject(sorted, schemes),
     tags: info.tags === undefined || info.tags.length === 0 ? undefined : info.tags.map(copy),
     externalDocs: info.externalDocs === undefined ? undefined : { ...info.externalDocs },
   });
+}
+
+/** `components`, with its parts only when they have entries; security schemes sorted by name like schemas. */
+function componentsObject(
+  schemas: Record<string, JsonSchema>,
+  schemes: ReadonlyMap<string, Readonly<Record<string, unknown>>>,
+): JsonSchema | undefined {
+  const securitySchemes = Object.fromEntries(
+    [...schemes].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, scheme]) => [name, copy(scheme)]),
+  );
+  const parts = defined({
+    schemas: Object.keys(schemas).length === 0 ? undefined : schemas,
+    securitySchemes: schemes.size === 0 ? undefined : securitySchemes,
+  });
+  return Object.keys(parts).length === 0 ? undefined : parts;
 }
 
 const copy = <T extends object>(value: T): JsonSchema => JSON.parse(JSON.stringify(value)) as JsonSchema;
@@ -224,18 +241,18 @@ interface BuiltOperation {
   readonly answers413: boolean;
 }
 
-/**
- * The input declarations of an operation: its dependencies' (depth first, each once, the app's first) and then the
- * route's own, in the order they are checked.
- */
-function inputSpecs(route: RouteDefinition, appDependencies: readonly Dependency<unknown>[]): InputSpec[] {
-  const specs: InputSpec[] = [];
+/** A route's dependencies, depth first, each once, the app's first: in the order they are solved. */
+function dependenciesOf(
+  route: RouteDefinition,
+  appDependencies: readonly Dependency<unknown>[],
+): Dependency<unknown>[] {
+  const found: Dependency<unknown>[] = [];
   const seen = new Set<Dependency<unknown>>();
   const visit = (dep: Dependency<unknown>) => {
     if (seen.has(dep)) return;
     seen.add(dep);
     for (const child of Object.values(dep.spec.deps ?? {})) visit(child);
-    specs.push(dep.spec);
+    found.push(dep);
   };
   for (const dep of [
     ...appDependencies,
@@ -244,17 +261,47 @@ function inputSpecs(route: RouteDefinition, appDependencies: readonly Dependency
   ]) {
     visit(dep);
   }
-  specs.push(route.spec);
-  return specs;
+  return found;
+}
+
+/**
+ * The operation's `security`: every scheme its dependencies enforce, in ONE requirement object, since they all
+ * must pass (FastAPI lists one object per scheme, which OpenAPI reads as "any of them", #2835). Scopes of the same
+ * scheme are merged. When every scheme lets requests without credentials through, "none" is an alternative.
+ */
+function securityOf(
+  dependencies: readonly Dependency<unknown>[],
+  schemes: Map<string, Readonly<Record<string, unknown>>>,
+): Record<string, string[]>[] | undefined {
+  const needed = dependencies.flatMap((dep) => (dep.security === undefined ? [] : [dep.security]));
+  if (needed.length === 0) return undefined;
+  const requirement: Record<string, string[]> = {};
+  for (const { name, scheme, scopes } of needed) {
+    const known = schemes.get(name);
+    if (known !== undefined && canonicalJson(known) !== canonicalJson(scheme)) {
+      throw new BriskError(
+        "BRISK_SCHEMA_NAME_CLASH",
+        `Two different security schemes are named "${name}"; give one of them another schemeName`,
+      );
+    }
+    schemes.set(name, scheme);
+    const merged = (requirement[name] ??= []);
+    for (const scope of scopes) if (!merged.includes(scope)) merged.push(scope);
+  }
+  return needed.every((each) => each.optional) ? [requirement, {}] : [requirement];
 }
 
 function buildOperation(
   { route, operationId, summary }: Operation,
   collector: SchemaCollector,
   appDependencies: readonly Dependency<unknown>[],
+  schemes: Map<string, Readonly<Record<string, unknown>>>,
 ): BuiltOperation {
   const { spec } = route;
-  const specs = inputSpecs(route, appDependencies);
+  const dependencies = dependenciesOf(route, appDependencies);
+  // The input declarations, in the order they are checked: the dependencies', then the route's own.
+  const specs: InputSpec[] = [...dependencies.map((dep) => dep.spec), spec];
+  const security = securityOf(dependencies, schemes);
   const parameters: JsonSchema[] = [];
   for (const [key, location] of PARAM_SOURCES) {
     // A parameter several declarations read is documented once, required if any of them requires it.
@@ -345,6 +392,7 @@ function buildOperation(
       requestBody,
       responses,
       deprecated: spec.deprecated === true ? true : undefined,
+      security,
     }),
     answers422,
     answers413,
