@@ -103,7 +103,7 @@ export class App extends Routes {
   readonly #byClass = new Map<ErrorClass, ExceptionHandler<never>>();
   readonly #byStatus = new Map<number, ExceptionHandler<never>>();
   readonly #middleware: Middleware[] = [];
-  readonly #mounts: { readonly prefix: string; readonly target: Mountable }[] = [];
+  readonly #mounts: { readonly prefix: string; readonly target: Mountable; readonly before: number }[] = [];
   #dispatch: ((incoming: Incoming) => Outgoing | Promise<Outgoing>) | undefined;
   #document: OpenApiDocument | undefined;
 
@@ -200,16 +200,17 @@ export class App extends Routes {
    * the prefix as its root path; its routes are not in this app's document.
    */
   mount(prefix: string, target: Mountable): this {
-    if (!prefix.startsWith("/") || prefix.endsWith("/")) {
+    if (!prefix.startsWith("/") || prefix.endsWith("/") || /[{}]|\/:/.test(prefix)) {
       throw new BriskError(
         "BRISK_INVALID_PATH",
-        `A mount prefix must start with "/" and must not end with one, got "${prefix}"`,
+        `A mount prefix must start with "/", must not end with one and takes no parameters, got "${prefix}"`,
       );
     }
     if (!isApp(target) && typeof target !== "function") {
       throw new BriskError("BRISK_INVALID_HANDLER", `mount("${prefix}") needs an App or a fetch handler`);
     }
-    this.#mounts.push({ prefix, target });
+    // Where it stands among the routes: earlier registrations win, mounts included.
+    this.#mounts.push({ prefix, target, before: this.#routes.length });
     this.#dispatch = undefined;
     return this;
   }
@@ -275,7 +276,7 @@ export class App extends Routes {
   readonly fetch = async (request: Request): Promise<Response> => {
     const incoming = fromWebRequest(request);
     const outgoing = await this.#dispatcher()(incoming);
-    return incoming.settle(toWebResponse(outgoing, request.method === "HEAD"));
+    return incoming.settle(toWebResponse(outgoing, request.method === "HEAD"), outgoing instanceof Response);
   };
 
   /**
@@ -289,16 +290,23 @@ export class App extends Routes {
   #dispatcher(): (incoming: Incoming) => Outgoing | Promise<Outgoing> {
     if (this.#dispatch !== undefined) return this.#dispatch;
     const matcher = new Matcher<CompiledRoute>();
-    for (const route of this.#routes) matcher.add(route.definition.methods, route.definition.path, route);
+    const add = (route: CompiledRoute) => matcher.add(route.definition.methods, route.definition.path, route);
+    const root = this.settings.rootPath ?? "";
+    this.#routes.forEach((route, index) => {
+      for (const mount of this.#mounts) {
+        if (mount.before === index)
+          for (const each of mountRoutes(mount.prefix, mount.target, root)) add(each);
+      }
+      add(route);
+    });
+    for (const mount of this.#mounts) {
+      if (mount.before >= this.#routes.length)
+        for (const each of mountRoutes(mount.prefix, mount.target, root)) add(each);
+    }
     if (this.settings.openapiUrl !== null) {
       // Built now, so that a schema the document cannot hold fails at startup rather than on the first visit.
       this.openapi();
       for (const route of docsRoutes(this.settings, () => this.openapi())) {
-        matcher.add(route.definition.methods, route.definition.path, route);
-      }
-    }
-    for (const { prefix, target } of this.#mounts) {
-      for (const route of mountRoutes(prefix, target, this.settings.rootPath ?? "")) {
         matcher.add(route.definition.methods, route.definition.path, route);
       }
     }

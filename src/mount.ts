@@ -39,11 +39,17 @@ class MountedIncoming implements Incoming {
   }
 }
 
-/** The path below a prefix, percent-encoded as received: "/" for the prefix itself. */
+/**
+ * The path below a prefix, percent-encoded as received: "/" for the prefix itself. The prefix is matched on the
+ * decoded path, so its segments are counted off the raw path rather than its characters (`/s%75b/x` under `/sub`).
+ */
 function below(path: string, rootPath: string, prefix: string): string {
-  const start = path.startsWith(`${rootPath}${prefix}`) ? rootPath.length + prefix.length : prefix.length;
-  const rest = path.slice(start);
-  return rest === "" ? "/" : rest;
+  const segments = path.split("/");
+  const rootDepth = rootPath === "" ? 0 : rootPath.split("/").length - 1;
+  const prefixDepth = prefix.split("/").length - 1;
+  // Behind a proxy that left the root path on, it comes first; the matcher routed without it.
+  const underRoot = rootDepth > 0 && `/${segments.slice(1, 1 + rootDepth).join("/")}` === rootPath;
+  return `/${segments.slice(1 + prefixDepth + (underRoot ? rootDepth : 0)).join("/")}`;
 }
 
 /** The two routes of a mount: the prefix itself and everything under it, for every method. */

@@ -39,10 +39,11 @@ export function readRequestBody(request: Request, limit: number): Promise<Uint8A
 /** A web request as the core sees it, and how its response is handed back once the route has answered. */
 export interface WebIncoming extends Incoming {
   /**
-   * The response to give the caller: when tasks wait for the response to be sent, they run once its body has been
-   * read to the end (or cancelled), or at once for a response without a body.
+   * The response to give the caller. Tasks waiting for the response to be sent run at once when brisk built the
+   * body in memory (it is complete, whether or not the caller reads it), and once a streamed body has been read to
+   * its end or cancelled.
    */
-  settle(response: Response): Response;
+  settle(response: Response, streamed: boolean): Response;
 }
 
 /** Wraps a web `Request` for the core (the fetch adapter, used by `app.fetch`). */
@@ -56,9 +57,9 @@ export function fromWebRequest(request: Request): WebIncoming {
   };
   return {
     afterResponse: (task) => tasks.push(task),
-    settle: (response) => {
+    settle: (response, streamed) => {
       if (tasks.length === 0) return response;
-      if (response.body === null) {
+      if (response.body === null || !streamed) {
         setImmediate(runTasks);
         return response;
       }

@@ -71,6 +71,8 @@ export interface RequestScope {
   readonly incoming: Incoming;
   readonly context: RequestContext;
   readonly pathTexts: ReadonlyMap<string, readonly string[]>;
+  /** The path parameters as the route's convertors make them (`{id:int}` → a number), for dependencies without `params`. */
+  readonly pathValues: Readonly<Record<string, string | number>>;
   readonly body: unknown;
   /** Validation issues of every dependency and the route, in the order they were found. */
   readonly issues: ValidationIssue[];
@@ -133,7 +135,7 @@ export class DependencySolver {
     }
     const { incoming, context, pathTexts, body, issues } = this.#scope;
     const inputs: { [key in SourceKey]: unknown } = {
-      params: Object.fromEntries([...pathTexts].map(([name, texts]) => [name, texts[0]])),
+      params: this.#scope.pathValues,
       query: {},
       headers: {},
       cookies: {},

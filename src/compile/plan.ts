@@ -1,6 +1,6 @@
 import { RequestContext } from "../context.ts";
 import type { Dependency, DependencyOverrides } from "../dependency.ts";
-import { BriskError, type ValidationIssue } from "../errors.ts";
+import { BriskError, RequestValidationError, type ValidationIssue } from "../errors.ts";
 import type { Incoming, Outgoing } from "../exchange.ts";
 import { formSchemaOf } from "../form.ts";
 import { decodeSegment } from "../internal/percent.ts";
@@ -87,6 +87,7 @@ export function compileRoute(definition: RouteDefinition, options: RouteOptions)
   const effects = [...options.dependencies, ...(spec.dependencies ?? [])];
   for (const effect of effects) checkDependencyNames({ dependency: effect }, name);
   const named = Object.entries(spec.deps ?? {});
+  checkDependencyTree([...effects, ...named.map(([, dep]) => dep)], path, name);
   const usesDependencies = effects.length > 0 || named.length > 0;
   const { logger, overrides } = options;
   if (spec.params !== undefined && !isStandardSchema(spec.params)) {
@@ -153,14 +154,25 @@ export function compileRoute(definition: RouteDefinition, options: RouteOptions)
   ): Outgoing | Promise<Outgoing> {
     if (issues.length > 0) return invalid(issues, body, incoming);
     const result = handler(context);
-    if (result instanceof Promise) {
-      return result.then((value) => {
+    return result instanceof Promise
+      ? result.then((value) => sent(toOutgoing(value, context, status, serialize), incoming, context))
+      : sent(toOutgoing(result, context, status, serialize), incoming, context);
+  }
+
+  /** Schedules the background tasks once the response exists: a response that failed its schema runs none. */
+  function sent(
+    outgoing: Outgoing | Promise<Outgoing>,
+    incoming: Incoming,
+    context: RequestContext,
+  ): Outgoing | Promise<Outgoing> {
+    if (outgoing instanceof Promise) {
+      return outgoing.then((done) => {
         scheduleTasks(incoming, context);
-        return toOutgoing(value, context, status, serialize);
+        return done;
       });
     }
     scheduleTasks(incoming, context);
-    return toOutgoing(result, context, status, serialize);
+    return outgoing;
   }
 
   /** Background tasks of a route without dependencies (with them, the dependency path schedules everything). */
@@ -176,11 +188,15 @@ export function compileRoute(definition: RouteDefinition, options: RouteOptions)
     context: RequestContext,
     incoming: Incoming,
     pathTexts: ReadonlyMap<string, readonly string[]>,
+    pathValues: Readonly<Record<string, string | number>>,
     body: unknown,
     invalid: Invalid,
   ): Promise<Outgoing> {
     const issues: ValidationIssue[] = [];
-    const solver = new DependencySolver({ incoming, context, pathTexts, body, issues }, overrides);
+    const solver = new DependencySolver(
+      { incoming, context, pathTexts, pathValues, body, issues },
+      overrides,
+    );
     let failure: unknown;
     let succeeded = false;
     try {
@@ -190,6 +206,11 @@ export function compileRoute(definition: RouteDefinition, options: RouteOptions)
         if (solved.ok) (context as unknown as Record<string, unknown>)[key] = solved.value;
       }
       await validateFrom(0, context, incoming, pathTexts, body, issues);
+      if (issues.length > 0) {
+        // The generators see the 422 as FastAPI's do (a RequestValidationError), and no background task runs.
+        failure = new RequestValidationError(issues, body);
+        return await invalid(issues, body, incoming);
+      }
       const outgoing = await respond(context, issues, body, invalid, incoming);
       succeeded = true;
       return outgoing;
@@ -219,14 +240,16 @@ export function compileRoute(definition: RouteDefinition, options: RouteOptions)
       });
       pathTexts = texts;
     }
-    if (path.params.length > 0 && !validatesParams) {
-      const typed: Record<string, string | number> = {};
-      path.params.forEach((param, index) => {
+    let typed: Record<string, string | number> = NO_PARAMS;
+    if (path.params.length > 0 && (!validatesParams || usesDependencies)) {
+      typed = {};
+      for (let index = 0; index < path.params.length; index++) {
+        const param = path.params[index]!;
         typed[param.name] = param.convert(decodeSegment(params[index] ?? ""));
-      });
-      context.params = typed;
+      }
+      if (!validatesParams) context.params = typed;
     }
-    if (usesDependencies) return withDependencies(context, incoming, pathTexts, body, invalid);
+    if (usesDependencies) return withDependencies(context, incoming, pathTexts, typed, body, invalid);
     const issues: ValidationIssue[] = [];
     const pending = validateFrom(0, context, incoming, pathTexts, body, issues);
     return pending === undefined
@@ -246,6 +269,32 @@ export function compileRoute(definition: RouteDefinition, options: RouteOptions)
         );
     },
   };
+}
+
+/**
+ * Checks every dependency a route uses, at registration: the names of their own `deps`, and that the path
+ * parameters they declare are in the route's path.
+ */
+function checkDependencyTree(roots: readonly Dependency<unknown>[], path: PathTemplate, name: string): void {
+  const seen = new Set<Dependency<unknown>>();
+  const visit = (dep: Dependency<unknown>) => {
+    if (seen.has(dep)) return;
+    seen.add(dep);
+    checkDependencyNames(dep.spec.deps, `${name} (a dependency)`);
+    const params = dep.spec.params;
+    if (params !== undefined && !isStandardSchema(params)) {
+      for (const key of Object.keys(params)) {
+        if (!path.params.some((param) => param.name === key)) {
+          throw new BriskError(
+            "BRISK_UNKNOWN_PATH_PARAM",
+            `${name}: a dependency declares params.${key}, which the path lacks`,
+          );
+        }
+      }
+    }
+    for (const child of Object.values(dep.spec.deps ?? {})) visit(child);
+  };
+  for (const root of roots) visit(root);
 }
 
 /** The body schemas a dependency and those it needs declare (the body must then be read for the route). */

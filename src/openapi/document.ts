@@ -299,8 +299,8 @@ function buildOperation(
 ): BuiltOperation {
   const { spec } = route;
   const dependencies = dependenciesOf(route, appDependencies);
-  // The input declarations, in the order they are checked: the dependencies', then the route's own.
-  const specs: InputSpec[] = [...dependencies.map((dep) => dep.spec), spec];
+  // The route's own parameters first, then its dependencies' (FastAPI's order).
+  const specs: InputSpec[] = [spec, ...dependencies.map((dep) => dep.spec)];
   const security = securityOf(dependencies, schemes);
   const parameters: JsonSchema[] = [];
   for (const [key, location] of PARAM_SOURCES) {
