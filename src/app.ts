@@ -5,6 +5,7 @@ import { docsRoutes } from "./docs/routes.ts";
 import { BriskError } from "./errors.ts";
 import { type Incoming, type Outgoing, toWebResponse } from "./exchange.ts";
 import { createDispatcher, type ExceptionHandler } from "./handle.ts";
+import { type Lifespan, LifespanRunner, type State } from "./lifespan.ts";
 import { consoleLogger, type Logger } from "./logger.ts";
 import { Matcher } from "./matcher.ts";
 import { type Middleware, withMiddleware } from "./middleware.ts";
@@ -75,6 +76,12 @@ export interface AppOptions {
   readonly bodyLimit?: number;
   /** Where errors and server messages go. Defaults to standard error. */
   readonly logger?: Logger;
+  /**
+   * Startup and shutdown: `async function* (app) { ...startup; yield state; ...shutdown }`. The state reaches
+   * handlers and dependencies as `state` (typed through the {@link State} interface); a failing startup stops the
+   * server from starting.
+   */
+  readonly lifespan?: Lifespan;
   /** Dependencies run for their effect before every route (FastAPI's app-level `dependencies`). */
   readonly dependencies?: readonly Dependency<unknown>[];
 }
@@ -82,6 +89,7 @@ export interface AppOptions {
 type ErrorClass = abstract new (...args: never[]) => Error;
 
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
+const EMPTY_STATE: State = Object.freeze({}) as State;
 
 /**
  * A brisk application: routes declared with schemas, exception handlers, and the `fetch` entry every adapter
@@ -99,6 +107,7 @@ export class App extends Routes {
    * `app.overrides.clear()` after it.
    */
   readonly overrides: DependencyOverrides = new Map();
+  readonly #lifespan = new LifespanRunner();
   readonly #routes: CompiledRoute[] = [];
   readonly #byClass = new Map<ErrorClass, ExceptionHandler<never>>();
   readonly #byStatus = new Map<number, ExceptionHandler<never>>();
@@ -133,6 +142,7 @@ export class App extends Routes {
     }
     const rootPath = options.rootPath?.replace(/\/+$/, "");
     this.settings = { ...options, bodyLimit, ...(rootPath === undefined ? {} : { rootPath }) };
+    if (options.lifespan !== undefined) this.#lifespan.add(options.lifespan);
     this.logger = options.logger ?? consoleLogger;
   }
 
@@ -166,6 +176,7 @@ export class App extends Routes {
         logger: this.logger,
         overrides: this.overrides,
         dependencies: this.settings.dependencies ?? [],
+        state: () => this.#currentState(),
       }),
     );
     this.#dispatch = undefined;
@@ -191,6 +202,7 @@ export class App extends Routes {
     for (const entry of Router.entriesOf(router, options)) {
       this.route(entry.methods, entry.path, entry.spec, entry.handler);
     }
+    for (const lifespan of Router.lifespansOf(router)) this.#lifespan.add(lifespan);
     return this;
   }
 
@@ -244,6 +256,30 @@ export class App extends Routes {
     this.#middleware.push(middleware);
     this.#dispatch = undefined;
     return this;
+  }
+
+  /**
+   * Runs the lifespans (the app's, then included routers' in order) up to their `yield`; `listen` and `brisk serve`
+   * call it before accepting requests, tests call it themselves (or use `testClient`). Idempotent.
+   */
+  async start(): Promise<State> {
+    this.compile();
+    return this.#lifespan.start(this);
+  }
+
+  /** Runs the lifespans' shutdown code, the last started first. */
+  stop(): Promise<void> {
+    return this.#lifespan.stop();
+  }
+
+  #currentState(): State {
+    const state = this.#lifespan.state;
+    if (state !== undefined) return state;
+    if (!this.#lifespan.defined) return EMPTY_STATE;
+    throw new BriskError(
+      "BRISK_NOT_STARTED",
+      "The app's lifespan has not run, so there is no state: await app.start() first (listen and brisk serve do)",
+    );
   }
 
   /** Compiles every route now, so that configuration mistakes surface at startup rather than on a request. */

@@ -1,4 +1,5 @@
 import type { Incoming } from "./exchange.ts";
+import type { State } from "./lifespan.ts";
 import { serializeCookie } from "./responses.ts";
 import type { CookieOptions, ResponseControl } from "./route.ts";
 
@@ -30,12 +31,19 @@ export class RequestContext {
   cookies: unknown = undefined;
   body: unknown = undefined;
   readonly #incoming: Incoming;
+  readonly #state: () => State;
   #response: ResponseState | undefined;
   #tasks: (() => unknown)[] | undefined;
   #background: ((task: () => unknown) => void) | undefined;
 
-  constructor(incoming: Incoming) {
+  constructor(incoming: Incoming, state: () => State) {
     this.#incoming = incoming;
+    this.#state = state;
+  }
+
+  /** What the app's lifespan yielded. */
+  get state(): State {
+    return this.#state();
   }
 
   get request(): Request {

@@ -1,4 +1,5 @@
 import { BriskError } from "./errors.ts";
+import type { State } from "./lifespan.ts";
 import type { ParamSchema, ResponseControl, SourceOutput } from "./route.ts";
 import type { StandardSchemaV1 } from "./schema/standard.ts";
 
@@ -74,6 +75,8 @@ export type DependencyContext<Spec extends DependencySpec> = {
   readonly response: ResponseControl;
   /** Runs `task` after the response has been sent. */
   background(task: () => unknown): void;
+  /** What the app's lifespan yielded. */
+  readonly state: State;
 } & (Spec extends { readonly deps: infer Deps } ? DependencyValues<Deps> : unknown);
 
 /** What a dependency's function may return: a value, a promise, or a generator whose code after `yield` cleans up. */

@@ -1,4 +1,5 @@
 import type { Dependency, DependencyMap, DependencyValues } from "./dependency.ts";
+import type { State } from "./lifespan.ts";
 import type { PathParams } from "./path.ts";
 import type { Reply } from "./responses.ts";
 import type { StandardSchemaV1 } from "./schema/standard.ts";
@@ -117,6 +118,8 @@ export interface Context<Path extends string, Spec extends RouteSpec> {
   readonly response: ResponseControl;
   /** Runs `task` after the response has been sent, in the order added; a failing task is logged. */
   background(task: () => unknown): void;
+  /** What the app's lifespan yielded (see {@link State}). */
+  readonly state: State;
 }
 
 /** The values of a route's `deps`, by name. */

@@ -1,5 +1,6 @@
 import type { Dependency } from "./dependency.ts";
 import { BriskError } from "./errors.ts";
+import type { Lifespan } from "./lifespan.ts";
 import type { Handler, RouteSpec } from "./route.ts";
 import { type Method, Routes } from "./routes.ts";
 
@@ -17,6 +18,8 @@ export interface RouterOptions {
   readonly deprecated?: boolean;
   /** Leaves every route out of the OpenAPI document. */
   readonly hidden?: boolean;
+  /** Startup and shutdown for this router's resources; run with the app's, after it, when the router is included. */
+  readonly lifespan?: Lifespan;
 }
 
 /** A route as a router holds it, before it reaches an app. */
@@ -72,6 +75,7 @@ function applyOptions(entry: RouteEntry, options: RouterOptions): RouteEntry {
 export class Router extends Routes {
   readonly settings: RouterOptions;
   readonly #entries: RouteEntry[] = [];
+  readonly #lifespans: Lifespan[] = [];
   #included = false;
 
   constructor(options: RouterOptions = {}) {
@@ -105,7 +109,14 @@ export class Router extends Routes {
     for (const entry of Router.entriesOf(router, options)) {
       this.route(entry.methods, entry.path, entry.spec, entry.handler);
     }
+    this.#lifespans.push(...Router.lifespansOf(router));
     return this;
+  }
+
+  /** The lifespans of a router and of the routers it includes, in order. */
+  static lifespansOf(router: Router): Lifespan[] {
+    const own = router.settings.lifespan;
+    return own === undefined ? [...router.#lifespans] : [own, ...router.#lifespans];
   }
 
   /** A router's routes with its own options applied, then `outer`'s; the router takes no more routes after. */

@@ -273,13 +273,17 @@ export interface Listening {
   readonly server: Server;
   /** `http://host:port`, with the port actually bound. */
   readonly url: string;
-  /** Stops accepting, lets in-flight requests finish (closing idle keep-alive sockets at once), then resolves. */
+  /**
+   * Stops accepting, lets in-flight requests finish (closing idle keep-alive sockets at once), runs the app's
+   * lifespan shutdown, then resolves.
+   */
   close(): Promise<void>;
 }
 
 /** Serves an app over Node's `http` until {@link Listening.close} is called. */
 export async function listen(app: App, options: ListenOptions = {}): Promise<Listening> {
-  app.compile();
+  // The lifespan's startup runs before the port opens: if it fails, the server never accepts a request.
+  await app.start();
   const server = createServer(toNodeListener(app, options));
   const host = options.host ?? "127.0.0.1";
   await new Promise<void>((resolve, reject) => {
@@ -294,10 +298,13 @@ export async function listen(app: App, options: ListenOptions = {}): Promise<Lis
   return {
     server,
     url: `http://${shown}:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
-      }),
+      });
+      // Shutdown code runs once in-flight requests have finished.
+      await app.stop();
+    },
   };
 }

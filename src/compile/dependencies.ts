@@ -155,6 +155,9 @@ export class DependencySolver {
       get response() {
         return context.response;
       },
+      get state() {
+        return context.state;
+      },
       background: (task: () => unknown) => context.background(task),
       [INCOMING]: incoming,
     };

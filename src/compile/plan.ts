@@ -4,6 +4,7 @@ import { BriskError, RequestValidationError, type ValidationIssue } from "../err
 import type { Incoming, Outgoing } from "../exchange.ts";
 import { formSchemaOf } from "../form.ts";
 import { decodeSegment } from "../internal/percent.ts";
+import type { State } from "../lifespan.ts";
 import type { Logger } from "../logger.ts";
 import type { PathTemplate } from "../path.ts";
 import { appendHeaders, dedupeContentType, Reply, replyToPlain } from "../responses.ts";
@@ -52,6 +53,8 @@ export interface RouteOptions {
   readonly overrides: DependencyOverrides;
   /** Run for effect before every route's own dependencies (the app's `dependencies`). */
   readonly dependencies: readonly Dependency<unknown>[];
+  /** The app's lifespan state (throws when the lifespan has not run). */
+  readonly state: () => State;
 }
 
 /**
@@ -229,7 +232,7 @@ export function compileRoute(definition: RouteDefinition, options: RouteOptions)
     body: unknown,
     invalid: Invalid,
   ): Outgoing | Promise<Outgoing> {
-    const context = new RequestContext(incoming);
+    const context = new RequestContext(incoming, options.state);
     let pathTexts = NO_VALUES;
     if (path.params.length === 0) {
       context.params = NO_PARAMS;
