@@ -1,9 +1,9 @@
-// Builds dist/: brisk's sources bundled into a few ES modules (the library entry, the CLI, and the chunk they
-// share), so that an app loads brisk as one or two modules rather than forty. Types come from src/ directly.
+// Builds dist/: brisk's sources bundled into a few ES modules (the library entry, brisk/testing, the CLI, and the
+// chunks they share), so that an app loads brisk as a few modules rather than forty. Types come from src/ directly.
 import { build } from "esbuild";
 
 await build({
-  entryPoints: ["src/index.ts", "src/cli/main.ts"],
+  entryPoints: ["src/index.ts", "src/testing.ts", "src/cli/main.ts"],
   outbase: "src",
   outdir: "dist",
   entryNames: "[dir]/[name]",

@@ -1,0 +1,157 @@
+// brisk/testing: requests to an app in-process, through `app.fetch`, with its lifespan and dependency overrides.
+import type { App } from "./app.ts";
+import type { Dependency } from "./dependency.ts";
+import type { PathParams } from "./path.ts";
+
+type Scalar = string | number | boolean;
+
+/** What a test request may carry. */
+export interface TestRequestOptions<Path extends string = string> {
+  /** Values for the path's `{name}` parameters, percent-encoded into it. */
+  readonly params?: PathParams<Path> extends Record<never, never>
+    ? Readonly<Record<string, Scalar>>
+    : { readonly [K in keyof PathParams<Path>]: Scalar };
+  /** Query parameters; an array repeats the key. */
+  readonly query?: Readonly<Record<string, Scalar | readonly Scalar[] | undefined>>;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly cookies?: Readonly<Record<string, string>>;
+  /** A JSON body (sets `content-type: application/json`). */
+  readonly json?: unknown;
+  /** A URL-encoded form body; an array repeats the field. */
+  readonly form?: Readonly<Record<string, Scalar | readonly Scalar[] | undefined>>;
+  /** Any other body, sent as is. */
+  readonly body?: BodyInit;
+}
+
+/** A replacement for a dependency during a test. */
+export type Override = readonly [Dependency<unknown>, Dependency<unknown> | ((context: never) => unknown)];
+
+/** Options of {@link testClient}. */
+export interface TestClientOptions {
+  /** @default "http://testserver" */
+  readonly baseUrl?: string;
+  /** Sent with every request (a request's own headers win). */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Dependency overrides, set now and removed by `stop()`. */
+  readonly overrides?: Iterable<Override>;
+}
+
+type Method = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS";
+
+/** Sends requests to an app in-process. */
+export interface TestClient {
+  readonly app: App;
+  request<Path extends string>(
+    method: Method,
+    path: Path,
+    options?: TestRequestOptions<Path>,
+  ): Promise<Response>;
+  get<Path extends string>(path: Path, options?: TestRequestOptions<Path>): Promise<Response>;
+  head<Path extends string>(path: Path, options?: TestRequestOptions<Path>): Promise<Response>;
+  post<Path extends string>(path: Path, options?: TestRequestOptions<Path>): Promise<Response>;
+  put<Path extends string>(path: Path, options?: TestRequestOptions<Path>): Promise<Response>;
+  patch<Path extends string>(path: Path, options?: TestRequestOptions<Path>): Promise<Response>;
+  delete<Path extends string>(path: Path, options?: TestRequestOptions<Path>): Promise<Response>;
+  options<Path extends string>(path: Path, options?: TestRequestOptions<Path>): Promise<Response>;
+  /** Runs the app's lifespan startup; resolves to the client, for `await using client = await testClient(app).start()`. */
+  start(): Promise<TestClient>;
+  /** Runs the lifespan shutdown and removes the overrides this client set. */
+  stop(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+const PARAM = /\{([A-Za-z_][A-Za-z0-9_]*)(?::[a-z]+)?\}|(?<=\/):([A-Za-z_][A-Za-z0-9_]*)(?=\/|$)/g;
+
+function fillPath(path: string, params: Readonly<Record<string, Scalar>> | undefined): string {
+  return path.replace(PARAM, (_whole, braced: string | undefined, colon: string | undefined) => {
+    const name = (braced ?? colon)!;
+    const value = params?.[name];
+    if (value === undefined)
+      throw new TypeError(`testClient: no value for the path parameter "${name}" of ${path}`);
+    return encodeURIComponent(String(value));
+  });
+}
+
+function appendAll(target: URLSearchParams, values: TestRequestOptions["query"]): void {
+  for (const [key, value] of Object.entries(values ?? {})) {
+    if (value === undefined) continue;
+    for (const each of Array.isArray(value) ? value : [value]) target.append(key, String(each));
+  }
+}
+
+/**
+ * A client for tests: `await client.get("/items/{item_id}", { params: { item_id: 1 } })` sends the request through
+ * `app.fetch` and resolves to the web `Response`. Redirects are returned, not followed.
+ *
+ * @example
+ * await using client = await testClient(app, { overrides: [[db, fakeDb]] }).start();
+ * const response = await client.post("/items", { json: { name: "Widget", price: 9.99 } });
+ * assert.equal(response.status, 201);
+ */
+export function testClient(app: App, options: TestClientOptions = {}): TestClient {
+  const baseUrl = (options.baseUrl ?? "http://testserver").replace(/\/+$/, "");
+  const previous = new Map<
+    Dependency<unknown>,
+    Dependency<unknown> | ((context: never) => unknown) | undefined
+  >();
+  for (const [dependency, replacement] of options.overrides ?? []) {
+    if (!previous.has(dependency)) previous.set(dependency, app.overrides.get(dependency));
+    app.overrides.set(dependency, replacement);
+  }
+  let started = false;
+
+  const request = <Path extends string>(method: Method, path: Path, init: TestRequestOptions<Path> = {}) => {
+    const url = new URL(
+      `${baseUrl}${fillPath(path, init.params as Readonly<Record<string, Scalar>> | undefined)}`,
+    );
+    appendAll(url.searchParams, init.query);
+    const headers = new Headers(options.headers);
+    for (const [name, value] of Object.entries(init.headers ?? {})) headers.set(name, value);
+    const cookies = Object.entries(init.cookies ?? {});
+    if (cookies.length > 0)
+      headers.set("cookie", cookies.map(([name, value]) => `${name}=${value}`).join("; "));
+    let body: BodyInit | undefined = init.body;
+    if (init.json !== undefined) {
+      body = JSON.stringify(init.json);
+      if (!headers.has("content-type")) headers.set("content-type", "application/json");
+    } else if (init.form !== undefined) {
+      const fields = new URLSearchParams();
+      appendAll(fields, init.form);
+      body = fields.toString();
+      if (!headers.has("content-type")) headers.set("content-type", "application/x-www-form-urlencoded");
+    }
+    return app.fetch(new Request(url, { method, headers, ...(body === undefined ? {} : { body }) }));
+  };
+
+  const stop = async () => {
+    for (const [dependency, replaced] of previous) {
+      if (replaced === undefined) app.overrides.delete(dependency);
+      else app.overrides.set(dependency, replaced);
+    }
+    previous.clear();
+    if (started) {
+      started = false;
+      await app.stop();
+    }
+  };
+
+  const client: TestClient = {
+    app,
+    request,
+    get: (path, init) => request("GET", path, init),
+    head: (path, init) => request("HEAD", path, init),
+    post: (path, init) => request("POST", path, init),
+    put: (path, init) => request("PUT", path, init),
+    patch: (path, init) => request("PATCH", path, init),
+    delete: (path, init) => request("DELETE", path, init),
+    options: (path, init) => request("OPTIONS", path, init),
+    start: async () => {
+      await app.start();
+      started = true;
+      return client;
+    },
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
+  return client;
+}
