@@ -8,7 +8,7 @@ import { createDispatcher, type ExceptionHandler } from "./handle.ts";
 import { type Lifespan, LifespanRunner, type State } from "./lifespan.ts";
 import { consoleLogger, type Logger } from "./logger.ts";
 import { Matcher } from "./matcher.ts";
-import { type Middleware, withMiddleware } from "./middleware.ts";
+import { type Middleware, streamedByRoute, withMiddleware } from "./middleware.ts";
 import { type Mountable, mountRoutes } from "./mount.ts";
 import { buildOpenApi, type OpenApiDocument, type OpenApiInfo } from "./openapi/document.ts";
 import { compilePath } from "./path.ts";
@@ -312,7 +312,10 @@ export class App extends Routes {
   readonly fetch = async (request: Request): Promise<Response> => {
     const incoming = fromWebRequest(request);
     const outgoing = await this.#dispatcher()(incoming);
-    return incoming.settle(toWebResponse(outgoing, request.method === "HEAD"), outgoing instanceof Response);
+    // With middleware every answer is a web Response: whether the route streamed is recorded on the way out.
+    const streamed =
+      outgoing instanceof Response && (this.#middleware.length === 0 || streamedByRoute.has(incoming));
+    return incoming.settle(toWebResponse(outgoing, request.method === "HEAD"), streamed);
   };
 
   /**

@@ -34,6 +34,8 @@ export interface Dependency<out Value> {
   readonly [DEPENDENCY]: true;
   readonly spec: DependencySpec;
   readonly run: (context: never) => unknown;
+  /** The dependency this one is a variant of (`withScopes`): overrides and the cache treat them as one. */
+  readonly origin?: Dependency<unknown>;
   /** For security schemes: how the dependency appears in the OpenAPI document. */
   readonly security?: SecurityRequirement;
   /** Type-level only: the value the dependency provides. */

@@ -11,7 +11,8 @@ export interface FormSchema<Schema extends StandardSchemaV1 = StandardSchemaV1>
 /**
  * Declares a form body: `body: form(z.object({ username: z.string(), password: z.string() }))`. Fields arrive as
  * text and are coerced like query parameters (numbers, booleans, repeated keys as arrays); errors are located at
- * `["body", field]`, as FastAPI's `Form()` fields are; any other media type is 415.
+ * `["body", field]`, as FastAPI's `Form()` fields are. As in FastAPI, a body of another media type (JSON) has no
+ * fields, so required ones are reported missing; a multipart body is refused with 415.
  */
 export function form<const Schema extends StandardSchemaV1>(schema: Schema): FormSchema<Schema> {
   return { "~standard": schema["~standard"], [FORM]: schema } as FormSchema<Schema>;

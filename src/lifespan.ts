@@ -31,6 +31,7 @@ export class LifespanRunner {
   readonly #running: (AsyncGenerator<unknown, void, unknown> | Generator<unknown, void, unknown>)[] = [];
   #state: State | undefined;
   #phase: "stopped" | "starting" | "started" | "stopping" = "stopped";
+  #starting: Promise<State> | undefined;
 
   add(lifespan: Lifespan): void {
     if (typeof lifespan !== "function") {
@@ -52,8 +53,16 @@ export class LifespanRunner {
   }
 
   /** Runs every lifespan up to its `yield`. If one fails, those already started are shut down and it rethrows. */
-  async start(app: App): Promise<State> {
-    if (this.#phase === "started" || this.#phase === "starting") return this.#state ?? {};
+  start(app: App): Promise<State> {
+    if (this.#phase === "started") return Promise.resolve(this.#state!);
+    // A second call while starting waits for the same startup.
+    this.#starting ??= this.#start(app).finally(() => {
+      this.#starting = undefined;
+    });
+    return this.#starting;
+  }
+
+  async #start(app: App): Promise<State> {
     this.#phase = "starting";
     const state: Record<string, unknown> = {};
     try {

@@ -19,6 +19,13 @@ export type Next = () => Promise<Response>;
  */
 export type Middleware = (context: MiddlewareContext, next: Next) => Response | Promise<Response>;
 
+/**
+ * Requests whose route answered with a streamed body of its own (a web `Response`), as opposed to one brisk built
+ * in memory; `app.fetch` reads it to know when the response counts as sent, since middleware hands back web
+ * responses either way.
+ */
+export const streamedByRoute: WeakSet<Incoming> = new WeakSet();
+
 class OnionContext implements MiddlewareContext {
   readonly #incoming: Incoming;
   #request: Request | undefined;
@@ -51,7 +58,11 @@ export function withMiddleware(
       if (index <= reached) throw new Error("a middleware called next() twice");
       reached = index;
       const layer = layers[index];
-      if (layer === undefined) return toWebResponse(await dispatch(incoming), head);
+      if (layer === undefined) {
+        const outgoing = await dispatch(incoming);
+        if (outgoing instanceof Response && outgoing.body !== null) streamedByRoute.add(incoming);
+        return toWebResponse(outgoing, head);
+      }
       return layer(context, () => call(index + 1));
     };
     return call(0);

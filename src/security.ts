@@ -117,7 +117,7 @@ export function httpBasic<const Options extends SchemeOptions & { readonly realm
   const needed = requirement("HTTPBasic", { type: "http", scheme: "basic" }, options);
   const base = dependency((context) => {
     const found = authorization(incomingOf(context));
-    if (found === undefined || found.scheme.toLowerCase() !== "basic") {
+    if (found === undefined || found.scheme.toLowerCase() !== "basic" || found.credentials === "") {
       if (needed.optional) return undefined;
       throw notAuthenticated(challenge);
     }
@@ -212,7 +212,12 @@ export function openIdConnect<const Options extends SchemeOptions & { readonly u
  */
 export function withScopes<Value>(scheme: Dependency<Value>, scopes: readonly string[]): Dependency<Value> {
   if (scheme.security === undefined) throw new TypeError("withScopes() takes a security scheme");
-  return { ...scheme, security: { ...scheme.security, scopes: [...scheme.security.scopes, ...scopes] } };
+  // The same dependency for overrides and the per-request cache: only the documented scopes differ.
+  return {
+    ...scheme,
+    origin: scheme.origin ?? scheme,
+    security: { ...scheme.security, scopes: [...scheme.security.scopes, ...scopes] },
+  };
 }
 
 /** What a client sends to an OAuth2 password-flow token endpoint. */

@@ -8,7 +8,7 @@ type Scalar = string | number | boolean;
 /** What a test request may carry. */
 export interface TestRequestOptions<Path extends string = string> {
   /** Values for the path's `{name}` parameters, percent-encoded into it. */
-  readonly params?: PathParams<Path> extends Record<never, never>
+  readonly params?: string extends Path
     ? Readonly<Record<string, Scalar>>
     : { readonly [K in keyof PathParams<Path>]: Scalar };
   /** Query parameters; an array repeats the key. */

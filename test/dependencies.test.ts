@@ -870,3 +870,17 @@ describe("over a socket", () => {
     });
   });
 });
+
+describe("after-response work with middleware", () => {
+  test("a body brisk built still lets cleanup run without the caller reading it", async () => {
+    const exited = deferred();
+    const session = dependency(function* () {
+      yield "s";
+      exited.resolve();
+    });
+    const app = new App().use((_context, next) => next());
+    app.get("/", { deps: { session } }, ({ session }) => ({ session }));
+    assert.equal((await call(app, "/")).status, 200);
+    await exited.promise;
+  });
+});

@@ -72,7 +72,8 @@ export function fromWebRequest(request: Request): WebIncoming {
     method: request.method,
     path,
     search,
-    header: (name) => request.headers.get(name) ?? undefined,
+    // A Request built in code carries no Host header (fetch adds it when sending): the URL's host stands in.
+    header: (name) => request.headers.get(name) ?? (name === "host" ? new URL(request.url).host : undefined),
     headerNames: () => request.headers.keys(),
     readBody: (limit) => readRequestBody(request, limit).then((bytes) => (received = bytes)),
     // Once brisk has read the body, the handler's Request carries the bytes it read.

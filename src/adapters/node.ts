@@ -286,13 +286,19 @@ export async function listen(app: App, options: ListenOptions = {}): Promise<Lis
   await app.start();
   const server = createServer(toNodeListener(app, options));
   const host = options.host ?? "127.0.0.1";
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 8000, host, () => {
-      server.off("error", reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.port ?? 8000, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    // The port could not be had (in use, say): what the lifespan started is shut down again.
+    await app.stop().catch(() => {});
+    throw error;
+  }
   const { port } = server.address() as AddressInfo;
   const shown = host.includes(":") ? `[${host}]` : host;
   return {

@@ -20,10 +20,6 @@ export interface ServeOptions extends ProxyOptions {
 export async function serve(options: ServeOptions): Promise<void> {
   const app = await loadEntrypoint(options.entrypoint);
   const server = await listen(app, options);
-  console.log(`brisk: serving ${options.entrypoint} at ${server.url}`);
-  const { openapiUrl, docsUrl } = app.settings;
-  if (openapiUrl !== null && docsUrl !== null)
-    console.log(`brisk: docs at ${server.url}${docsUrl ?? "/docs"}`);
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
@@ -38,11 +34,24 @@ export async function serve(options: ServeOptions): Promise<void> {
       server.server.closeAllConnections();
     }, options.drainMs ?? 25_000);
     deadline.unref();
-    server.close().then(() => {
-      console.error("brisk: stopped");
-      process.exit(0);
-    });
+    server.close().then(
+      () => {
+        console.error("brisk: stopped");
+        process.exit(0);
+      },
+      (error: unknown) => {
+        console.error("brisk: the app's shutdown failed:");
+        console.error(error);
+        process.exit(1);
+      },
+    );
   };
+  // Installed before the address is printed: whoever waits for that line may signal at once.
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
+
+  console.log(`brisk: serving ${options.entrypoint} at ${server.url}`);
+  const { openapiUrl, docsUrl } = app.settings;
+  if (openapiUrl !== null && docsUrl !== null)
+    console.log(`brisk: docs at ${server.url}${docsUrl ?? "/docs"}`);
 }

@@ -114,14 +114,15 @@ export class DependencySolver {
   }
 
   async solve(dep: Dependency<unknown>): Promise<Solved> {
-    const cached = this.#values.get(dep);
+    const key = dep.origin ?? dep;
+    const cached = this.#values.get(key);
     if (cached !== undefined) return cached;
-    const replacement = this.#overrides.get(dep);
+    const replacement = this.#overrides.get(key);
     const actual =
       replacement === undefined ? dep : isDependency(replacement) ? replacement : wrap(replacement);
     const plan = compileDependency(actual);
     const solved = await this.#run(plan);
-    if (plan.cache) this.#values.set(dep, solved);
+    if (plan.cache) this.#values.set(key, solved);
     return solved;
   }
 
