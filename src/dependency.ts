@@ -1,6 +1,6 @@
 import { BriskError } from "./errors.ts";
 import type { State } from "./lifespan.ts";
-import type { ParamSchema, ResponseControl, SourceOutput } from "./route.ts";
+import type { ParamSchema, ResponseControl, RouteSpec, SourceOutput } from "./route.ts";
 import type { StandardSchemaV1 } from "./schema/standard.ts";
 
 const DEPENDENCY: unique symbol = Symbol.for("brisk.dependency");
@@ -13,6 +13,8 @@ export interface DependencySpec {
   readonly cookies?: ParamSchema;
   /** The JSON body, validated with this schema (the route and other dependencies may validate it too). */
   readonly body?: StandardSchemaV1;
+  /** Responses the dependency may answer with (a 403, say), documented on every route that uses it. */
+  readonly responses?: RouteSpec["responses"];
   /** Sub-dependencies, solved first; their values reach this dependency's context by name. */
   readonly deps?: DependencyMap;
   /**

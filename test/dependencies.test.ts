@@ -884,3 +884,18 @@ describe("after-response work with middleware", () => {
     await exited.promise;
   });
 });
+
+describe("a dependency's documented responses", () => {
+  test("appear on every operation that uses it, under the route's own", () => {
+    const admin = dependency({ responses: { "403": { description: "Not an admin" } } }, () => true);
+    const app = new App()
+      .get("/a", { deps: { admin } }, () => 1)
+      .get("/b", { dependencies: [admin], responses: { "403": { description: "Mine" } } }, () => 1);
+    const paths = app.openapi().paths as Record<
+      string,
+      { get: { responses: Record<string, { description: string }> } }
+    >;
+    assert.equal(paths["/a"]!.get.responses["403"]!.description, "Not an admin");
+    assert.equal(paths["/b"]!.get.responses["403"]!.description, "Mine");
+  });
+});

@@ -311,17 +311,27 @@ describe("security and the route's own inputs", () => {
     await expectJson(await call(app, "/", { "x-key": "k", "x-tenant": "t" }), 200, "t:k");
   });
 
-  test("a security-only route documents no 422 and no parameters", () => {
+  test("a security-only route documents no 422 and no parameters, but its 401", () => {
     const app = new App()
       .get("/a", { deps: { auth: httpBearer() } }, () => 1)
       .get("/b", { deps: { key: apiKey({ in: "query", name: "k" }) } }, () => 1)
-      .get("/c", { dependencies: [apiKey({ in: "cookie", name: "c" })] }, () => 1);
+      .get("/c", { dependencies: [apiKey({ in: "cookie", name: "c" })] }, () => 1)
+      .get("/d", { deps: { maybe: httpBearer({ autoError: false }) } }, () => 1);
     for (const path of ["/a", "/b", "/c"]) {
       const found = operation(app, path) as Operation & { parameters?: unknown };
-      assert.deepEqual(Object.keys(found.responses), ["200"], path);
+      assert.deepEqual(Object.keys(found.responses), ["200", "401"], path);
+      assert.deepEqual(found.responses["401"], {
+        description: "Unauthorized",
+        content: { "application/json": { schema: { $ref: "#/components/schemas/HTTPError" } } },
+      });
       assert.equal(found.parameters, undefined, path);
     }
-    assert.deepEqual(Object.keys((app.openapi().components as object) ?? {}), ["securitySchemes"]);
+    assert.deepEqual(
+      Object.keys(operation(app, "/d").responses),
+      ["200"],
+      "an optional scheme turns no one away",
+    );
+    assert.deepEqual(Object.keys((app.openapi().components as object) ?? {}), ["schemas", "securitySchemes"]);
   });
 });
 

@@ -10,7 +10,7 @@ import type { Dependency } from "../dependency.ts";
 import { BriskError } from "../errors.ts";
 import { formSchemaOf } from "../form.ts";
 import { canonicalJson } from "../internal/canonical-json.ts";
-import type { ParamSchema, SchemaShape } from "../route.ts";
+import type { ParamSchema, RouteSpec, SchemaShape } from "../route.ts";
 import { isStandardSchema, type JsonSchema, type StandardSchemaV1 } from "../schema/standard.ts";
 import { isZodSchema } from "../schema/zod.ts";
 import { assignOperationIds, type Operation } from "./operation-id.ts";
@@ -105,7 +105,7 @@ const VALIDATION_SCHEMAS: Readonly<Record<string, JsonSchema>> = {
   },
 };
 
-/** The `{"detail": "..."}` body of brisk's other client errors (413, 415). */
+/** The `{"detail": "..."}` body of brisk's other client errors (401 from a security scheme, 413, 415). */
 const HTTP_ERROR_SCHEMA: JsonSchema = {
   title: "HTTPError",
   type: "object",
@@ -236,7 +236,7 @@ function claimComponent(components: Record<string, JsonSchema>, name: string, sc
 
 interface BuiltOperation {
   readonly object: JsonSchema;
-  /** Whether the operation documents brisk's 422, and its 413 and 415 (which need their component schemas). */
+  /** Whether the operation documents brisk's 422, and its 401, 413 or 415 (which need their component schemas). */
   readonly answers422: boolean;
   readonly answers413: boolean;
 }
@@ -355,7 +355,13 @@ function buildOperation(
           },
         },
   });
-  for (const [key, doc] of Object.entries(spec.responses ?? {})) {
+  // The dependencies' documented responses (an auth dependency's 403, say), under the route's own.
+  const documented = Object.assign(
+    {},
+    ...dependencies.map((dep) => dep.spec.responses ?? {}),
+    spec.responses,
+  );
+  for (const [key, doc] of Object.entries(documented as NonNullable<RouteSpec["responses"]>)) {
     const code = key.toLowerCase() === "default" ? "default" : key.toUpperCase();
     const existing = responses[code] ?? {};
     const content =
@@ -372,8 +378,11 @@ function buildOperation(
   const declares = (code: string) => Object.hasOwn(responses, code);
   const coversClientErrors = declares("4XX") || declares("default");
   let answers413 = false;
-  if (hasBody && !coversClientErrors) {
-    for (const code of ["413", "415"]) {
+  // A scheme that turns requests away answers 401 with brisk's {"detail": ...} body.
+  const enforced = dependencies.some((dep) => dep.security !== undefined && !dep.security.optional);
+  const errorCodes = [...(enforced ? ["401"] : []), ...(hasBody ? ["413", "415"] : [])];
+  if (!coversClientErrors) {
+    for (const code of errorCodes) {
       if (declares(code)) continue;
       responses[code] = errorResponse(code, "HTTPError");
       answers413 = true;
