@@ -13,7 +13,7 @@ import { type Mountable, mountRoutes } from "./mount.ts";
 import { buildOpenApi, type OpenApiDocument, type OpenApiInfo } from "./openapi/document.ts";
 import { compilePath } from "./path.ts";
 import type { Handler, RouteSpec } from "./route.ts";
-import { Router, type RouterOptions } from "./router.ts";
+import { checkPrefix, Router, type RouterOptions } from "./router.ts";
 import { type Method, Routes } from "./routes.ts";
 
 /** Options of an {@link App}. */
@@ -189,16 +189,7 @@ export class App extends Routes {
    * own. Route paths and operationIds stay unique across routers.
    */
   include(router: Router, options: RouterOptions = {}): this {
-    if (
-      options.prefix !== undefined &&
-      options.prefix !== "" &&
-      (!options.prefix.startsWith("/") || options.prefix.endsWith("/"))
-    ) {
-      throw new BriskError(
-        "BRISK_INVALID_PATH",
-        `An include prefix must start with "/" and must not end with one, got "${options.prefix}"`,
-      );
-    }
+    checkPrefix(options.prefix, "An include prefix");
     for (const entry of Router.entriesOf(router, options)) {
       this.route(entry.methods, entry.path, entry.spec, entry.handler);
     }

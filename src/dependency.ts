@@ -1,6 +1,5 @@
 import { BriskError } from "./errors.ts";
-import type { State } from "./lifespan.ts";
-import type { ParamSchema, ResponseControl, RouteSpec, SourceOutput } from "./route.ts";
+import type { InputContext, ParamSchema, RouteSpec } from "./route.ts";
 import type { StandardSchemaV1 } from "./schema/standard.ts";
 
 const DEPENDENCY: unique symbol = Symbol.for("brisk.dependency");
@@ -60,28 +59,12 @@ export type DependencyValue<D> = D extends Dependency<infer Value> ? Value : nev
 /** The values of a `deps` map, by name. */
 export type DependencyValues<Deps> = { -readonly [K in keyof Deps]: DependencyValue<Deps[K]> };
 
-type Field<Spec, Key extends string, Fallback> = Spec extends { readonly [K in Key]: infer Source }
-  ? SourceOutput<Source>
-  : Fallback;
-
-/** What a dependency's function receives. */
-export type DependencyContext<Spec extends DependencySpec> = {
-  readonly params: Field<Spec, "params", Readonly<Record<string, string>>>;
-  readonly query: Field<Spec, "query", Record<never, never>>;
-  readonly headers: Field<Spec, "headers", Record<never, never>>;
-  readonly cookies: Field<Spec, "cookies", Record<never, never>>;
-  readonly body: Spec extends { readonly body: infer Body extends StandardSchemaV1 }
-    ? StandardSchemaV1.InferOutput<Body>
-    : undefined;
-  /** The web-standard request, built on first access. */
-  readonly request: Request;
-  /** Status, headers and cookies for the success response. */
-  readonly response: ResponseControl;
-  /** Runs `task` after the response has been sent. */
-  background(task: () => unknown): void;
-  /** What the app's lifespan yielded. */
-  readonly state: State;
-} & (Spec extends { readonly deps: infer Deps } ? DependencyValues<Deps> : unknown);
+/** What a dependency's function receives: its own inputs (path values as the route's convertors make them), and the values of its `deps`. */
+export type DependencyContext<Spec extends DependencySpec> = InputContext<
+  Spec,
+  Readonly<Record<string, string | number>>
+> &
+  (Spec extends { readonly deps: infer Deps } ? DependencyValues<Deps> : unknown);
 
 /** What a dependency's function may return: a value, a promise, or a generator whose code after `yield` cleans up. */
 type Provided<Result> =

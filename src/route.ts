@@ -103,9 +103,12 @@ export interface CookieOptions {
   readonly sameSite?: "strict" | "lax" | "none";
 }
 
-/** What a handler receives: every input validated and typed from the route's path and spec. */
-export interface Context<Path extends string, Spec extends RouteSpec> {
-  readonly params: Field<Spec, "params", PathParams<Path>>;
+/**
+ * What handlers and dependencies both receive: their declared inputs, validated and typed (`params` falls back to
+ * `Params` when none are declared), and the request's shared parts.
+ */
+export interface InputContext<Spec, Params> {
+  readonly params: Field<Spec, "params", Params>;
   readonly query: Field<Spec, "query", Record<never, never>>;
   readonly headers: Field<Spec, "headers", Record<never, never>>;
   readonly cookies: Field<Spec, "cookies", Record<never, never>>;
@@ -121,6 +124,10 @@ export interface Context<Path extends string, Spec extends RouteSpec> {
   /** What the app's lifespan yielded (see {@link State}). */
   readonly state: State;
 }
+
+/** What a handler receives: every input validated and typed from the route's path and spec. */
+export interface Context<Path extends string, Spec extends RouteSpec>
+  extends InputContext<Spec, PathParams<Path>> {}
 
 /** The values of a route's `deps`, by name. */
 export type DepsOf<Spec> = Spec extends { readonly deps: infer Deps } ? DependencyValues<Deps> : unknown;

@@ -30,12 +30,13 @@ export interface RouteEntry {
   readonly handler: Handler<string, RouteSpec>;
 }
 
-function checkPrefix(prefix: string | undefined): void {
+/** A router's, include's or mount's prefix starts with "/" and does not end with one ("" for none). */
+export function checkPrefix(prefix: string | undefined, what = "A router prefix"): void {
   if (prefix === undefined || prefix === "") return;
   if (!prefix.startsWith("/") || prefix.endsWith("/")) {
     throw new BriskError(
       "BRISK_INVALID_PATH",
-      `A router prefix must start with "/" and must not end with one, got "${prefix}"`,
+      `${what} must start with "/" and must not end with one, got "${prefix}"`,
     );
   }
 }

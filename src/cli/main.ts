@@ -33,6 +33,24 @@ function fail(message: string): never {
   process.exit(1);
 }
 
+/** Parses a command's arguments, or exits with Node's explanation of the mistake. */
+function parseOrFail<Parsed>(parse: () => Parsed): Parsed {
+  try {
+    return parse();
+  } catch (error) {
+    // Node's parseArgs explains some mistakes over several lines; the first one says what is wrong.
+    fail((error instanceof Error ? error.message : String(error)).split("\n")[0]!);
+  }
+}
+
+/** The one `module:export` a command takes. */
+function onlyEntrypoint(positionals: readonly string[], command: string): string {
+  const [entrypoint, ...extra] = positionals;
+  if (entrypoint === undefined) fail(`missing the app, e.g. "brisk ${command} app.ts:app"`);
+  if (extra.length > 0) fail(`unexpected argument "${extra[0]}"`);
+  return entrypoint;
+}
+
 function parsePort(text: string): number {
   const port = Number(text);
   if (!/^\d+$/.test(text) || port > 65535) fail(`--port must be a number from 0 to 65535, got "${text}"`);
@@ -48,21 +66,12 @@ export async function main(argv: readonly string[]): Promise<void> {
   }
   if (command === "openapi") return printOpenApi(rest);
   if (command !== "serve") fail(`unknown command "${command}"; try "brisk --help"`);
-  let parsed: ReturnType<typeof parseServeArgs>;
-  try {
-    parsed = parseServeArgs(rest);
-  } catch (error) {
-    // Node's parseArgs explains some mistakes over several lines; the first one says what is wrong.
-    fail((error instanceof Error ? error.message : String(error)).split("\n")[0]!);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseOrFail(() => parseServeArgs(rest));
   if (values.help) {
     console.log(USAGE);
     return;
   }
-  const [entrypoint, ...extra] = positionals;
-  if (entrypoint === undefined) fail('missing the app to serve, e.g. "brisk serve app.ts:app"');
-  if (extra.length > 0) fail(`unexpected argument "${extra[0]}"`);
+  const entrypoint = onlyEntrypoint(positionals, "serve");
   const host = values.host ?? "127.0.0.1";
   const port = parsePort(values.port ?? "8000");
   if (values["proxy-headers"] && values["no-proxy-headers"]) {
@@ -128,20 +137,12 @@ function isAddressInUse(error: unknown): boolean {
  * always gives the same bytes, so the file can be committed and diffed.
  */
 async function printOpenApi(args: string[]): Promise<void> {
-  let parsed: ReturnType<typeof parseOpenApiArgs>;
-  try {
-    parsed = parseOpenApiArgs(args);
-  } catch (error) {
-    fail((error instanceof Error ? error.message : String(error)).split("\n")[0]!);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseOrFail(() => parseOpenApiArgs(args));
   if (values.help) {
     console.log(USAGE);
     return;
   }
-  const [entrypoint, ...extra] = positionals;
-  if (entrypoint === undefined) fail('missing the app, e.g. "brisk openapi app.ts:app"');
-  if (extra.length > 0) fail(`unexpected argument "${extra[0]}"`);
+  const entrypoint = onlyEntrypoint(positionals, "openapi");
   let text: string;
   try {
     const app = await loadEntrypoint(entrypoint);

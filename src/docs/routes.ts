@@ -1,3 +1,4 @@
+import type { AppOptions } from "../app.ts";
 import type { CompiledRoute } from "../compile/plan.ts";
 import type { Incoming, PlainResponse } from "../exchange.ts";
 import type { OpenApiDocument } from "../openapi/document.ts";
@@ -6,16 +7,17 @@ import { docsAsset, REDOC_ASSETS, SWAGGER_ASSETS } from "./assets.ts";
 import { oauth2RedirectHtml, redocHtml, swaggerUiHtml } from "./pages.ts";
 
 /** The App settings the docs endpoints read. */
-export interface DocsSettings {
-  readonly title?: string;
-  readonly openapiUrl?: string | null;
-  readonly docsUrl?: string | null;
-  readonly redocUrl?: string | null;
-  readonly swaggerUiOauth2RedirectUrl?: string | null;
-  readonly swaggerUiParameters?: Readonly<Record<string, unknown>>;
-  readonly swaggerUiInitOAuth?: Readonly<Record<string, unknown>>;
-  readonly rootPath?: string;
-}
+export type DocsSettings = Pick<
+  AppOptions,
+  | "title"
+  | "openapiUrl"
+  | "docsUrl"
+  | "redocUrl"
+  | "swaggerUiOauth2RedirectUrl"
+  | "swaggerUiParameters"
+  | "swaggerUiInitOAuth"
+  | "rootPath"
+>;
 
 const HTML = "text/html; charset=utf-8";
 

@@ -91,10 +91,10 @@ export function registrations(app: App): void {
   );
   expectType<Equal<DependencyValue<typeof pagination>, { limit: string; tenant: string; owner: string }>>();
 
-  // A dependency without a spec reads no inputs, and its params are the path's texts.
+  // A dependency without a spec reads no inputs, and its params are the path's values as its convertors make them.
   dependency(({ query, params, body }) => {
     expectType<Equal<typeof query, Empty>>();
-    expectType<Equal<typeof params, Readonly<Record<string, string>>>>();
+    expectType<Equal<typeof params, Readonly<Record<string, string | number>>>>();
     expectType<Equal<typeof body, undefined>>();
   });
 
