@@ -3,119 +3,20 @@
 // "Try it out" on GET /users/me with the token it got. Every request the page makes must stay on the server's
 // origin. `brisk serve` runs dist/: run `npm run build` first (`npm test` does).
 import assert from "node:assert/strict";
-import { type ChildProcessByStdio, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import { type BrowserContext, chromium, type Page, type Request } from "playwright-core";
+import type { BrowserContext } from "playwright-core";
+import { describeJournal, type Journal, launchChromium, record, skipReason } from "./helpers/chromium.ts";
+import { isRunning, killOnExit, type Spawned, STEP_MS, start, stop, waitFor } from "./helpers/processes.ts";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const CLI = join(REPO, "bin", "brisk.mjs");
-const CHROMIUM = "/usr/bin/chromium";
-/** The longest one step may take: starting a process, loading a page, rendering, a response. The machine is slow. */
-const STEP_MS = 60_000;
 const TEST_MS = 5 * STEP_MS;
 
-const missingReason = existsSync(CHROMIUM)
-  ? undefined
-  : `${CHROMIUM} not installed (apt-get install chromium)`;
-
-type Child = ChildProcessByStdio<null, Readable, Readable>;
-
-/** A child process in its own process group, with everything it wrote so far. */
-interface Spawned {
-  readonly child: Child;
-  readonly output: () => string;
-}
-
-function start(command: string, args: readonly string[]): Spawned {
-  const child = spawn(command, args, {
-    cwd: REPO,
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" },
-  });
-  let output = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
-  child.on("error", (error) => (output += `\n[spawn error: ${error.message}]`));
-  return { child, output: () => `--- ${command} ${args.join(" ")}\n${output}` };
-}
-
-function isRunning({ child }: Spawned): boolean {
-  return child.exitCode === null && child.signalCode === null;
-}
-
-/** Stops a process group: SIGTERM, then SIGKILL if it is still there after a few seconds. */
-async function stop(spawned: Spawned | undefined): Promise<void> {
-  const pid = spawned?.child.pid;
-  if (spawned === undefined || pid === undefined || !isRunning(spawned)) return;
-  const exited = new Promise<void>((resolve) => spawned.child.once("exit", () => resolve()));
-  try {
-    process.kill(-pid, "SIGTERM");
-  } catch {
-    return; // The group is gone already.
-  }
-  await Promise.race([exited, sleep(5_000)]);
-  try {
-    process.kill(-pid, "SIGKILL");
-  } catch {
-    // It exited on SIGTERM.
-  }
-}
-
-/** Polls `probe` every 100 ms until it returns a value; fails with `explain()` if `alive()` turns false or after `ms`. */
-async function waitFor<T>(
-  probe: () => T | undefined,
-  explain: () => string,
-  alive: () => boolean,
-  ms: number = STEP_MS,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (!alive()) assert.fail(`exited early: ${explain()}`);
-    if (Date.now() > deadline) assert.fail(`not within ${ms} ms: ${explain()}`);
-    await sleep(100);
-  }
-}
-
-/** What a page did, for assertions and failure messages. */
-interface Journal {
-  readonly requests: Request[];
-  readonly lines: string[];
-}
-
-/** Records every request a page makes, and its answer or failure, its console errors and uncaught exceptions. */
-function record(page: Page): Journal {
-  const journal: Journal = { requests: [], lines: [] };
-  page.on("request", (request) => {
-    journal.requests.push(request);
-    journal.lines.push(`-> ${request.method()} ${request.url()}`);
-  });
-  page.on("response", (response) =>
-    journal.lines.push(`<- ${response.status()} ${response.request().method()} ${response.url()}`),
-  );
-  page.on("requestfailed", (request) =>
-    journal.lines.push(
-      `!! ${request.method()} ${request.url()}: ${request.failure()?.errorText ?? "failed"}`,
-    ),
-  );
-  page.on("console", (message) => {
-    if (message.type() === "error") journal.lines.push(`console.error: ${message.text()}`);
-  });
-  page.on("pageerror", (error) => journal.lines.push(`page error: ${error.message}`));
-  return journal;
-}
-
-function describeJournal(journal: Journal): string {
-  return `\n--- what the page did:\n${journal.lines.join("\n")}`;
-}
+const missingReason = skipReason();
 
 describe("the auth example's docs, in chromium", { skip: missingReason ?? false }, () => {
   let dir = "";
@@ -135,22 +36,7 @@ describe("the auth example's docs, in chromium", { skip: missingReason ?? false 
     );
     origin = new URL(address).origin;
 
-    context = await chromium.launchPersistentContext(join(dir, "chromium-profile"), {
-      executablePath: CHROMIUM,
-      headless: true,
-      timeout: STEP_MS,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
-    context.setDefaultTimeout(STEP_MS);
-    context.setDefaultNavigationTimeout(STEP_MS);
+    context = await launchChromium(join(dir, "chromium-profile"));
   });
 
   after(async () => {
@@ -159,13 +45,7 @@ describe("the auth example's docs, in chromium", { skip: missingReason ?? false 
     if (dir !== "") rmSync(dir, { recursive: true, force: true });
   });
   // A last resort if the runner is interrupted: never leave the server behind.
-  process.on("exit", () => {
-    try {
-      if (brisk?.child.pid !== undefined) process.kill(-brisk.child.pid, "SIGKILL");
-    } catch {
-      // The group is gone already.
-    }
-  });
+  killOnExit(() => [brisk]);
 
   /** Every http(s) request went to the server's origin; data: and blob: URLs are local. */
   function assertAllOnOrigin(journal: Journal): void {
