@@ -45,9 +45,10 @@ class NodeIncoming implements Incoming {
     this.#view = view;
     this.method = req.method ?? "GET";
     [this.path, this.search] = splitTarget(req.url ?? "/");
-    // Most requests carry no X-Forwarded-Prefix: only then is the peer checked.
+    // Most requests carry no X-Forwarded-Prefix: only then is the peer checked. The raw list is searched because
+    // Node builds `req.headers` lazily, on first access, and a GET that reads no header need not pay for it.
     const prefix =
-      view.trusted !== undefined && req.headers["x-forwarded-prefix"] !== undefined
+      view.trusted !== undefined && hasRawHeader(req.rawHeaders, "x-forwarded-prefix")
         ? this.#proxied().prefix
         : undefined;
     this.rootPath = prefix ?? view.rootPath;
@@ -116,6 +117,15 @@ class NodeIncoming implements Incoming {
       root !== "" && !(target === root || target.startsWith(`${root}/`) || target.startsWith(`${root}?`));
     return `${scheme}://${host}${prefixed ? root : ""}${target}`;
   }
+}
+
+/** Whether a header (lower-case name) is among Node's raw name/value pairs. */
+function hasRawHeader(raw: readonly string[], name: string): boolean {
+  for (let index = 0; index < raw.length; index += 2) {
+    const each = raw[index]!;
+    if (each.length === name.length && each.toLowerCase() === name) return true;
+  }
+  return false;
 }
 
 /** Collects a Node request body, refusing a declared or received size over `limit` with 413. */
