@@ -1,7 +1,6 @@
 import type { App } from "./app.ts";
-import type { CompiledRoute } from "./compile/plan.ts";
+import { type CompiledRoute, internalRoute } from "./compile/plan.ts";
 import type { Incoming, Outgoing } from "./exchange.ts";
-import { compilePath } from "./path.ts";
 
 const EVERY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
@@ -65,9 +64,5 @@ export function mountRoutes(prefix: string, target: Mountable, defaultRoot: stri
     url.pathname = rest;
     return target(new Request(url, original));
   };
-  const handler = () => undefined;
-  return [prefix, `${prefix}/{path:path}`].map((path) => ({
-    definition: { methods: EVERY_METHOD, path: compilePath(path), spec: { hidden: true }, handler },
-    run,
-  }));
+  return [prefix, `${prefix}/{path:path}`].map((path) => internalRoute(EVERY_METHOD, path, run));
 }

@@ -2,21 +2,9 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { setImmediate as tick } from "node:timers/promises";
 import { Validator } from "@seriousme/openapi-schema-validator";
-import { App, dependency, HTTPException, isBriskError, type Listening, type Logger, listen } from "brisk";
+import { App, dependency, HTTPException, isBriskError, type Listening, listen } from "brisk";
 import { z } from "zod";
-
-/** Sends a request to the app in-process, as every other runtime would. */
-function call(app: App, target: string, init?: RequestInit): Promise<Response> {
-  return app.fetch(new Request(`http://test${target}`, init));
-}
-
-/** Asserts a JSON response: status, media type, and the whole parsed body. */
-async function expectJson(response: Response, status: number, body: unknown): Promise<void> {
-  const raw = await response.text();
-  assert.equal(response.status, status, `status (body: ${raw})`);
-  assert.equal(response.headers.get("content-type"), "application/json");
-  assert.deepEqual(JSON.parse(raw), body);
-}
+import { call, expectJson, recordingLogger } from "./helpers/app.ts";
 
 function postJson(app: App, target: string, body: string, headers: Record<string, string> = {}) {
   return call(app, target, {
@@ -24,19 +12,6 @@ function postJson(app: App, target: string, body: string, headers: Record<string
     headers: { "content-type": "application/json", ...headers },
     body,
   });
-}
-
-/** A logger that keeps what brisk reports. */
-function recordingLogger(): Logger & { readonly errors: string[] } {
-  const errors: string[] = [];
-  return {
-    errors,
-    info: () => {},
-    warn: () => {},
-    error: (message, error) => {
-      errors.push(error instanceof Error ? `${message}: ${error.message}` : message);
-    },
-  };
 }
 
 /** A promise and the function that resolves it: how a test waits for work brisk does after the response. */

@@ -2,12 +2,9 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { App, type AppOptions } from "brisk";
 import { z } from "zod";
+import { call } from "./helpers/app.ts";
 
 type Json = Record<string, unknown>;
-
-function call(app: App, target: string, init?: RequestInit): Promise<Response> {
-  return app.fetch(new Request(`http://test${target}`, init));
-}
 
 /** A small app with one route of each kind the document describes. */
 function itemsApp(options: AppOptions = {}): App {

@@ -1,36 +1,23 @@
 // The lifespan: startup before requests, state for handlers and dependencies, shutdown after in-flight requests;
 // in process (`app.start`/`app.stop`), through `listen`, and through `brisk serve` in a child process.
 import assert from "node:assert/strict";
-import { type ChildProcessByStdio, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { connect, createServer, type Server } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { Readable } from "node:stream";
-import { after, describe, test } from "node:test";
+import { connect } from "node:net";
+import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
 import { App, dependency, isBriskError, type Lifespan, type Logger, listen, Router, type State } from "brisk";
+import { call, expectJson } from "./helpers/app.ts";
+import {
+  closeServer,
+  exitCode,
+  freePort,
+  launch,
+  listenOn,
+  tempDir,
+  waitForStdout,
+  writeAppModule,
+} from "./helpers/cli.ts";
 
-const REPO = fileURLToPath(new URL("..", import.meta.url));
-const CLI = join(REPO, "bin", "brisk.mjs");
-const INDEX = join(REPO, "src", "index.ts");
-const START_TIMEOUT_MS = 20_000;
-const EXIT_TIMEOUT_MS = 20_000;
 const SERVING = /^brisk: serving \S+ at (http:\/\/\S+?)\r?$/m;
-
-/** Sends a request to the app in-process, as every other runtime would. */
-function call(app: App, target: string, init?: RequestInit): Promise<Response> {
-  return app.fetch(new Request(`http://test${target}`, init));
-}
-
-/** Asserts a JSON response: status, media type, and the whole parsed body. */
-async function expectJson(response: Response, status: number, body: unknown): Promise<void> {
-  const raw = await response.text();
-  assert.equal(response.status, status, `status (body: ${raw})`);
-  assert.equal(response.headers.get("content-type"), "application/json");
-  assert.deepEqual(JSON.parse(raw), body);
-}
 
 /** The state as a plain record: `State` is empty until an application augments it, and this file does not. */
 function record(state: State): Record<string, unknown> {
@@ -496,142 +483,7 @@ describe("brisk serve", () => {
   });
 });
 
-// --- processes, directories and ports (as in cli.test.ts) ---
-
-type Child = ChildProcessByStdio<null, Readable, Readable>;
-
-interface Launched {
-  readonly child: Child;
-  readonly stdout: () => string;
-  readonly stderr: () => string;
-  readonly closed: Promise<number | null>;
-  readonly output: () => string;
-}
-
-const launched = new Set<Launched>();
-const tempDirs: string[] = [];
-
-function cleanUp(): void {
-  for (const each of launched) {
-    if (each.child.pid === undefined) continue;
-    try {
-      process.kill(-each.child.pid, "SIGKILL");
-    } catch {
-      // The group is gone already.
-    }
-  }
-  launched.clear();
-  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-}
-
-after(cleanUp);
-process.on("exit", cleanUp);
-
-/** Runs `node bin/brisk.mjs ...args` in its own process group (killed as a group on clean-up). */
-function launch(args: readonly string[], cwd: string): Launched {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    cwd,
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" },
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-  const closed = new Promise<number | null>((resolve, reject) => {
-    child.once("error", reject);
-    child.once("close", (code) => resolve(code));
-  });
-  closed.catch(() => {});
-  const result: Launched = {
-    child,
-    stdout: () => stdout,
-    stderr: () => stderr,
-    closed,
-    output: () => `--- brisk ${args.join(" ")} (cwd ${cwd})\n--- stdout:\n${stdout}\n--- stderr:\n${stderr}`,
-  };
-  launched.add(result);
-  return result;
-}
-
-/** Resolves with the exit code, or rejects (with the output) if the process is still running after `ms`. */
-function exitCode(process_: Launched, ms: number = EXIT_TIMEOUT_MS): Promise<number | null> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`the process did not exit within ${ms} ms\n${process_.output()}`)),
-      ms,
-    );
-  });
-  return Promise.race([process_.closed, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** Waits until `pattern` matches the process's stdout; fails with the output on exit or timeout. */
-function waitForStdout(process_: Launched, pattern: RegExp): Promise<RegExpMatchArray> {
-  return new Promise((resolve, reject) => {
-    const check = (): boolean => {
-      const match = process_.stdout().match(pattern);
-      if (match === null) return false;
-      finish();
-      resolve(match);
-      return true;
-    };
-    const onData = () => void check();
-    const onClose = () => {
-      if (check()) return;
-      finish();
-      reject(new Error(`the process exited before printing ${pattern}\n${process_.output()}`));
-    };
-    const timer = setTimeout(() => {
-      finish();
-      reject(new Error(`no ${pattern} on stdout within ${START_TIMEOUT_MS} ms\n${process_.output()}`));
-    }, START_TIMEOUT_MS);
-    const finish = () => {
-      clearTimeout(timer);
-      process_.child.stdout.off("data", onData);
-      process_.child.off("close", onClose);
-    };
-    process_.child.stdout.on("data", onData);
-    process_.child.on("close", onClose);
-    check();
-  });
-}
-
-/** A fresh directory with a `package.json` of `"type": "module"`, removed after the tests. */
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "brisk-lifespan-test-"));
-  tempDirs.push(dir);
-  writeFileSync(join(dir, "package.json"), '{ "type": "module" }\n');
-  return dir;
-}
-
-/** Writes a TypeScript module importing brisk by absolute path; `body` may use `App`. */
-function writeAppModule(dir: string, name: string, body: string): void {
-  writeFileSync(join(dir, name), `import { App } from ${JSON.stringify(INDEX)};\n\n${body}\n`);
-}
-
-/** Listens on 127.0.0.1:port; rejects (e.g. EADDRINUSE) if it cannot. */
-async function listenOn(port: number): Promise<Server> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, "127.0.0.1", resolve);
-  });
-  return server;
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => server.close(() => resolve()));
-}
-
-/** A port that was free a moment ago: bound on 127.0.0.1:0, then released. */
-async function freePort(): Promise<number> {
-  const server = await listenOn(0);
-  const { port } = server.address() as { port: number };
-  await closeServer(server);
-  return port;
-}
+// --- ports and handles ---
 
 /** True if a TCP connection to 127.0.0.1:port is accepted. */
 function canConnect(port: number): Promise<boolean> {

@@ -13,6 +13,7 @@ import {
   trustedHost,
 } from "brisk";
 import { z } from "zod";
+import { call } from "./helpers/app.ts";
 
 const silent: Logger = { info() {}, warn() {}, error() {} };
 
@@ -45,10 +46,6 @@ function makeApp(...middleware: Middleware[]): App {
     .get("/moved", {}, () => Response.redirect("http://test/hello", 302))
     .get("/vary", {}, () => new Response("x".repeat(1000), { headers: { vary: "Accept-Language" } }))
     .post("/echo", {}, () => ({ ok: true }));
-}
-
-function call(app: App, target: string, init?: RequestInit): Promise<Response> {
-  return app.fetch(new Request(target.startsWith("http") ? target : `http://test${target}`, init));
 }
 
 /** The CORS headers of a response, in a stable shape for whole-object comparison. */

@@ -3,22 +3,10 @@ import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { App, type Listening, type Logger, listen } from "brisk";
+import { App, type Listening, listen } from "brisk";
 import { z } from "zod";
+import { recordingLogger } from "./helpers/app.ts";
 import { seededRandom } from "./helpers/random.ts";
-
-/** A logger that keeps what brisk reports, so that a test can tell a quiet server from one that hit a bug. */
-function recordingLogger(): Logger & { readonly errors: string[] } {
-  const errors: string[] = [];
-  return {
-    errors,
-    info: () => {},
-    warn: () => {},
-    error: (message, error) => {
-      errors.push(error instanceof Error ? `${message}: ${error.message}` : message);
-    },
-  };
-}
 
 interface RawResponse {
   readonly status: number;

@@ -4,19 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { App, html, json, redirect, text } from "brisk";
 import { z } from "zod";
-
-/** Sends a request to the app in-process, as every other runtime would. */
-function call(app: App, target: string, init?: RequestInit): Promise<Response> {
-  return app.fetch(new Request(`http://test${target}`, init));
-}
-
-/** Asserts a JSON response: status, media type, and the whole parsed body. */
-async function expectJson(response: Response, status: number, body: unknown): Promise<void> {
-  const raw = await response.text();
-  assert.equal(response.status, status, `status (body: ${raw})`);
-  assert.equal(response.headers.get("content-type"), "application/json");
-  assert.deepEqual(JSON.parse(raw), body);
-}
+import { call, expectJson } from "./helpers/app.ts";
 
 function postJson(
   app: App,

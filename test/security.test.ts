@@ -19,6 +19,7 @@ import {
   withScopes,
 } from "brisk";
 import { z } from "zod";
+import { expectJson } from "./helpers/app.ts";
 
 /** Sends a request to the app in-process. */
 function call(app: App, target: string, headers: Record<string, string> = {}): Promise<Response> {
@@ -28,14 +29,6 @@ function call(app: App, target: string, headers: Record<string, string> = {}): P
 function post(app: App, target: string, contentType: string, body: string | FormData): Promise<Response> {
   const headers: Record<string, string> = contentType === "" ? {} : { "content-type": contentType };
   return app.fetch(new Request(`http://test${target}`, { method: "POST", headers, body }));
-}
-
-/** Asserts a JSON response: status, media type, and the whole parsed body. */
-async function expectJson(response: Response, status: number, body: unknown): Promise<void> {
-  const raw = await response.text();
-  assert.equal(response.status, status, `status (body: ${raw})`);
-  assert.equal(response.headers.get("content-type"), "application/json");
-  assert.deepEqual(JSON.parse(raw), body);
 }
 
 /** Asserts FastAPI's 401 for missing credentials, with its exact challenge. */

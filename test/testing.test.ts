@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { App, dependency, redirect } from "brisk";
 import { testClient } from "brisk/testing";
+import { expectJson } from "./helpers/app.ts";
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 // biome-ignore lint/correctness/noUnusedVariables: the type argument is the assertion.
@@ -37,14 +38,6 @@ async function readEcho(response: Response): Promise<Echo> {
   assert.equal(response.status, 200, `status (body: ${raw})`);
   assert.equal(response.headers.get("content-type"), "application/json");
   return JSON.parse(raw) as Echo;
-}
-
-/** Asserts a JSON response: status, media type, and the whole parsed body. */
-async function expectJson(response: Response, status: number, body: unknown): Promise<void> {
-  const raw = await response.text();
-  assert.equal(response.status, status, `status (body: ${raw})`);
-  assert.equal(response.headers.get("content-type"), "application/json");
-  assert.deepEqual(JSON.parse(raw), body);
 }
 
 describe("paths", () => {

@@ -6,7 +6,7 @@ import { formSchemaOf } from "../form.ts";
 import { decodeSegment } from "../internal/percent.ts";
 import type { State } from "../lifespan.ts";
 import type { Logger } from "../logger.ts";
-import type { PathTemplate } from "../path.ts";
+import { compilePath, type PathTemplate } from "../path.ts";
 import { appendHeaders, dedupeContentType, Reply, replyToPlain } from "../responses.ts";
 import type { ResponseControl, RouteSpec } from "../route.ts";
 import { isStandardSchema, type StandardSchemaV1 } from "../schema/standard.ts";
@@ -38,6 +38,19 @@ export interface CompiledRoute {
    * handed to `invalid` rather than thrown, since throwing costs more than the whole 422 (other errors are thrown).
    */
   run(incoming: Incoming, params: readonly string[], invalid: Invalid): Outgoing | Promise<Outgoing>;
+}
+
+/**
+ * A route of brisk's own (the docs pages, a mount): served, never documented, and answered by `run` directly, with
+ * no inputs to validate.
+ */
+export function internalRoute(
+  methods: readonly string[],
+  path: string,
+  run: (incoming: Incoming) => Outgoing | Promise<Outgoing>,
+): CompiledRoute {
+  const handler = () => undefined;
+  return { definition: { methods, path: compilePath(path), spec: { hidden: true }, handler }, run };
 }
 
 const JSON_HEADERS: readonly (readonly [string, string])[] = [["content-type", "application/json"]];

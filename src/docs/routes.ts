@@ -1,8 +1,7 @@
 import type { AppOptions } from "../app.ts";
-import type { CompiledRoute } from "../compile/plan.ts";
-import type { Incoming, PlainResponse } from "../exchange.ts";
+import { type CompiledRoute, internalRoute } from "../compile/plan.ts";
+import type { PlainResponse } from "../exchange.ts";
 import type { OpenApiDocument } from "../openapi/document.ts";
-import { compilePath } from "../path.ts";
 import { docsAsset, REDOC_ASSETS, SWAGGER_ASSETS } from "./assets.ts";
 import { oauth2RedirectHtml, redocHtml, swaggerUiHtml } from "./pages.ts";
 
@@ -27,11 +26,7 @@ function systemRoute(
   answer: (root: string) => PlainResponse,
   defaultRoot: string,
 ): CompiledRoute {
-  const handler = () => undefined;
-  return {
-    definition: { methods: ["GET", "HEAD"], path: compilePath(path), spec: { hidden: true }, handler },
-    run: (incoming: Incoming) => answer(incoming.rootPath ?? defaultRoot),
-  };
+  return internalRoute(["GET", "HEAD"], path, (incoming) => answer(incoming.rootPath ?? defaultRoot));
 }
 
 /**
