@@ -15,6 +15,7 @@ import { compilePath } from "./path.ts";
 import type { Handler, RouteSpec } from "./route.ts";
 import { checkPrefix, Router, type RouterOptions } from "./router.ts";
 import { type Method, Routes } from "./routes.ts";
+import { StaticFiles } from "./static-files.ts";
 
 /** Options of an {@link App}. */
 export interface AppOptions {
@@ -198,8 +199,9 @@ export class App extends Routes {
   }
 
   /**
-   * Serves another app, or any web-standard handler (`(request) => Response`, such as a Hono app's `fetch`), under
-   * `prefix`: it sees the path with the prefix stripped. A mounted brisk app keeps its own docs and document, with
+   * Serves another app, a directory of files ({@link staticFiles}), or any web-standard handler
+   * (`(request) => Response`, such as a Hono app's `fetch`), under `prefix`: it sees the path with the prefix
+   * stripped. A mounted brisk app keeps its own docs and document, with
    * the prefix as its root path; its routes are not in this app's document.
    */
   mount(prefix: string, target: Mountable): this {
@@ -209,8 +211,11 @@ export class App extends Routes {
         `A mount prefix must start with "/", must not end with one and takes no parameters, got "${prefix}"`,
       );
     }
-    if (!isApp(target) && typeof target !== "function") {
-      throw new BriskError("BRISK_INVALID_HANDLER", `mount("${prefix}") needs an App or a fetch handler`);
+    if (!isApp(target) && !(target instanceof StaticFiles) && typeof target !== "function") {
+      throw new BriskError(
+        "BRISK_INVALID_HANDLER",
+        `mount("${prefix}") needs an App, staticFiles(...) or a fetch handler`,
+      );
     }
     // Where it stands among the routes: earlier registrations win, mounts included.
     this.#mounts.push({ prefix, target, before: this.#routes.length });

@@ -50,6 +50,16 @@ export class RequestContext {
     return this.#incoming.toRequest();
   }
 
+  /** Aborted when the client goes away before the response is complete. */
+  get signal(): AbortSignal {
+    return this.#incoming.signal;
+  }
+
+  /** The `Last-Event-ID` a reconnecting event stream client sends. */
+  get lastEventId(): string | undefined {
+    return this.#incoming.header("last-event-id");
+  }
+
   get response(): ResponseControl {
     return (this.#response ??= new ResponseState());
   }

@@ -25,13 +25,21 @@ export interface Incoming {
    * Called at most once.
    */
   readBody(limit: number): Promise<Uint8Array>;
+  /**
+   * The body as it arrives, for parsers that must not hold it whole (multipart uploads); fails with 413 past
+   * `limit` bytes, and with 400 when the client stops sending. A reader that stops early leaves the rest unread,
+   * and the connection is then not reused. Called at most once, instead of `readBody`.
+   */
+  readBodyStream(limit: number): AsyncIterable<Uint8Array>;
+  /** Aborted when the client goes away before the response is complete. */
+  readonly signal: AbortSignal;
   /** The request as a web `Request`, built on first call. */
   toRequest(): Request;
   /**
-   * Runs `task` once the response has been sent (or the client has gone): background tasks and dependency
-   * cleanup. The task never throws.
+   * Runs `task` once the response has been sent (or the client has gone): background tasks, dependency cleanup,
+   * removing uploaded files. Tasks run one after another in the order added, each awaited; none throws.
    */
-  afterResponse(task: () => void): void;
+  afterResponse(task: () => void | Promise<void>): void;
 }
 
 /** A response as the core hands it to an adapter: either a web `Response`, passed through, or this plain shape. */
@@ -47,13 +55,14 @@ export type Outgoing = PlainResponse | Response;
 /** Converts an outgoing response to a web `Response` (for the fetch adapter); HEAD answers carry no body. */
 export function toWebResponse(outgoing: Outgoing, head: boolean): Response {
   if (outgoing instanceof Response) {
-    return head && outgoing.body !== null
-      ? new Response(null, {
-          status: outgoing.status,
-          statusText: outgoing.statusText,
-          headers: outgoing.headers,
-        })
-      : outgoing;
+    if (!head || outgoing.body === null) return outgoing;
+    // The body of a HEAD answer is never read: cancelling it ends its producer (a generator's `finally` runs).
+    void outgoing.body.cancel().catch(() => {});
+    return new Response(null, {
+      status: outgoing.status,
+      statusText: outgoing.statusText,
+      headers: outgoing.headers,
+    });
   }
   const headers = new Headers();
   for (const [name, value] of outgoing.headers) headers.append(name, value);

@@ -13,7 +13,7 @@ import { quote } from "./internal/json-text.ts";
 import { decodePath } from "./internal/percent.ts";
 import type { Logger } from "./logger.ts";
 import type { Matcher } from "./matcher.ts";
-import { type Reply, replyToPlain } from "./responses.ts";
+import { type Reply, replyToOutgoing } from "./responses.ts";
 
 /** What an exception handler receives besides the error. */
 export interface ErrorContext {
@@ -180,7 +180,7 @@ export function createDispatcher(
       return detailResponse(500, "Internal Server Error");
     };
     const toOutgoing = (result: Response | Reply): Outgoing =>
-      result instanceof Response ? result : replyToPlain(result);
+      result instanceof Response ? result : replyToOutgoing(result);
     try {
       const result = (handler as ExceptionHandler<unknown>)(error, {
         get request() {

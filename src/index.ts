@@ -26,6 +26,8 @@ export {
   RequestValidationError,
   ResponseValidationError,
 } from "./errors.ts";
+export type { FileOptions } from "./files.ts";
+export { FileReply, file } from "./files.ts";
 export type { FormSchema } from "./form.ts";
 export { form } from "./form.ts";
 export type { ErrorContext, ExceptionHandler } from "./handle.ts";
@@ -39,6 +41,16 @@ export type { TrustedHostOptions } from "./middleware/hosts.ts";
 export { httpsRedirect, trustedHost } from "./middleware/hosts.ts";
 export type { Middleware, MiddlewareContext, Next } from "./middleware.ts";
 export type { Mountable } from "./mount.ts";
+export type {
+  MultipartLimits,
+  MultipartOptions,
+  MultipartSchema,
+  MultipartShape,
+  UploadManyOptions,
+  UploadOptions,
+  UploadSchema,
+} from "./multipart.ts";
+export { multipart, upload } from "./multipart.ts";
 export type {
   OpenApiContact,
   OpenApiDocument,
@@ -82,3 +94,8 @@ export {
   passwordForm,
   withScopes,
 } from "./security.ts";
+export type { StaticFilesOptions } from "./static-files.ts";
+export { StaticFiles, staticFiles } from "./static-files.ts";
+export type { ServerSentEvent, StreamSource } from "./streaming.ts";
+export { stream } from "./streaming.ts";
+export { UploadFile } from "./upload-file.ts";

@@ -1,11 +1,12 @@
 import type { App } from "./app.ts";
 import { type CompiledRoute, internalRoute } from "./compile/plan.ts";
 import type { Incoming, Outgoing } from "./exchange.ts";
+import type { StaticFiles } from "./static-files.ts";
 
 const EVERY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
-/** Something a prefix can be mounted to: another brisk app, or any web-standard handler. */
-export type Mountable = App | ((request: Request) => Response | Promise<Response>);
+/** Something a prefix can be mounted to: another brisk app, a static file directory, or any web-standard handler. */
+export type Mountable = App | StaticFiles | ((request: Request) => Response | Promise<Response>);
 
 /** The request as a mounted brisk app sees it: the path after the prefix, and the prefix added to the root path. */
 class MountedIncoming implements Incoming {
@@ -29,6 +30,12 @@ class MountedIncoming implements Incoming {
   }
   readBody(limit: number): Promise<Uint8Array> {
     return this.#outer.readBody(limit);
+  }
+  readBodyStream(limit: number): AsyncIterable<Uint8Array> {
+    return this.#outer.readBodyStream(limit);
+  }
+  get signal(): AbortSignal {
+    return this.#outer.signal;
   }
   toRequest(): Request {
     return this.#outer.toRequest();

@@ -1,12 +1,12 @@
-import type { PlainResponse } from "./exchange.ts";
+import type { Outgoing } from "./exchange.ts";
 import type { CookieOptions } from "./route.ts";
 
-/** A response body brisk can write without a web `Response`. */
-export type ReplyBody = string | Uint8Array | null;
+/** A response body: text or bytes in memory, or a stream produced while it is sent. */
+export type ReplyBody = string | Uint8Array | ReadableStream<Uint8Array> | null;
 
 /**
- * A response built by a helper (`json`, `text`, `html`, `redirect`). Lighter than a web `Response`: the Node
- * adapter writes it directly.
+ * A response built by a helper (`json`, `text`, `html`, `redirect`, `stream`). Lighter than a web `Response`: the
+ * Node adapter writes one with a body in memory directly.
  */
 export class Reply {
   readonly status: number;
@@ -88,12 +88,18 @@ export function serializeCookie(name: string, value: string, options: CookieOpti
   return cookie;
 }
 
-/** A helper result as a plain response, with the headers a handler set through `context.response` added. */
-export function replyToPlain(reply: Reply, extra?: Headers): PlainResponse {
+/**
+ * A helper result as the core's response, with the headers a handler set through `context.response` added: a
+ * plain response, or a web `Response` when the body is a stream.
+ */
+export function replyToOutgoing(reply: Reply, extra?: Headers): Outgoing {
   const headers: [string, string][] = [];
   appendHeaders(headers, reply.headers);
   if (extra !== undefined) appendHeaders(headers, extra);
-  return { status: reply.status, headers: dedupeContentType(headers), body: reply.body };
+  const { status, body } = reply;
+  if (body instanceof ReadableStream)
+    return new Response(body, { status, headers: dedupeContentType(headers) });
+  return { status, headers: dedupeContentType(headers), body };
 }
 
 /** Appends the pairs of a `Headers`, one per `set-cookie`. */

@@ -3,6 +3,7 @@ import type { State } from "./lifespan.ts";
 import type { PathParams } from "./path.ts";
 import type { Reply } from "./responses.ts";
 import type { StandardSchemaV1 } from "./schema/standard.ts";
+import type { ServerSentEvent, StreamSource } from "./streaming.ts";
 
 /** A map of field names to schemas, the short way to declare `params`, `query`, `headers` or `cookies`. */
 export type SchemaShape = { readonly [name: string]: StandardSchemaV1 };
@@ -33,6 +34,21 @@ export interface RouteSpec {
   readonly body?: StandardSchemaV1;
   /** The success body: validates and filters what the handler returns, and drives serialization. */
   readonly response?: StandardSchemaV1;
+  /**
+   * Streams the response as JSON Lines (`application/jsonl`): the handler returns an iterable (an async generator,
+   * say) and each item is validated by this schema and sent as one line.
+   */
+  readonly stream?: StandardSchemaV1;
+  /**
+   * Streams the response as Server-Sent Events (`text/event-stream`): the handler returns an iterable of data
+   * (validated by this schema) or of {@link ServerSentEvent}s.
+   */
+  readonly sse?: StandardSchemaV1;
+  /**
+   * Milliseconds between keep-alive comments on an idle `sse` stream.
+   * @default 15000
+   */
+  readonly pingInterval?: number;
   /** Extra documented responses. */
   readonly responses?: { readonly [status: string]: ResponseDoc };
   /**
@@ -123,20 +139,40 @@ export interface InputContext<Spec, Params> {
   background(task: () => unknown): void;
   /** What the app's lifespan yielded (see {@link State}). */
   readonly state: State;
+  /**
+   * Aborted when the client goes away before the response is complete: a long-running handler or stream can stop
+   * waiting for work nobody will read.
+   */
+  readonly signal: AbortSignal;
 }
 
 /** What a handler receives: every input validated and typed from the route's path and spec. */
 export interface Context<Path extends string, Spec extends RouteSpec>
-  extends InputContext<Spec, PathParams<Path>> {}
+  extends InputContext<Spec, PathParams<Path>> {
+  /**
+   * The `Last-Event-ID` header a reconnecting `EventSource` sends: the id of the last event it received. Meant for
+   * `sse` routes, to resume where the client left off.
+   */
+  readonly lastEventId: string | undefined;
+}
 
 /** The values of a route's `deps`, by name. */
 export type DepsOf<Spec> = Spec extends { readonly deps: infer Deps } ? DependencyValues<Deps> : unknown;
 
-/** What a handler may return: data for the `response` schema (or any JSON value), a helper result, a `Response`. */
+type In<Schema> = StandardSchemaV1.InferInput<Schema & StandardSchemaV1>;
+
+/**
+ * What a handler may return: data for the `response` schema (or any JSON value); for a `stream` or `sse` route, an
+ * iterable of its items; or a helper result or a `Response`.
+ */
 export type HandlerResult<Spec extends RouteSpec> =
-  | (Spec extends { readonly response: infer Out extends StandardSchemaV1 }
-      ? StandardSchemaV1.InferInput<Out>
-      : unknown)
+  | (Spec extends { readonly stream: infer Item }
+      ? StreamSource<In<Item>>
+      : Spec extends { readonly sse: infer Item }
+        ? StreamSource<In<Item> | ServerSentEvent<In<Item>>>
+        : Spec extends { readonly response: infer Out }
+          ? In<Out>
+          : unknown)
   | Reply
   | Response;
 

@@ -1,5 +1,6 @@
 import { HTTPException } from "../errors.ts";
 import type { Incoming } from "../exchange.ts";
+import { runInOrder } from "../internal/run-in-order.ts";
 import { splitTarget } from "../internal/target.ts";
 
 /**
@@ -22,6 +23,38 @@ async function readLimited(stream: ReadableStream<Uint8Array> | null, limit: num
     chunks.push(value);
   }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+}
+
+/** A web request body as it arrives, failing with 413 past `limit` bytes; a reader that stops early cancels it. */
+export async function* streamWebBody(
+  stream: ReadableStream<Uint8Array> | null,
+  limit: number,
+  declared: number = Number.NaN,
+): AsyncGenerator<Uint8Array> {
+  if (declared > limit) throw tooLarge(limit);
+  if (stream === null) return;
+  const reader = stream.getReader();
+  let total = 0;
+  let ended = false;
+  try {
+    for (;;) {
+      let step: ReadableStreamReadResult<Uint8Array>;
+      try {
+        step = await reader.read();
+      } catch {
+        throw new HTTPException(400, "The request body was not received in full");
+      }
+      if (step.done) {
+        ended = true;
+        return;
+      }
+      total += step.value.byteLength;
+      if (total > limit) throw tooLarge(limit);
+      yield step.value;
+    }
+  } finally {
+    if (!ended) await reader.cancel().catch(() => {});
+  }
 }
 
 /** The 413 sent when a body exceeds its limit. */
@@ -51,10 +84,8 @@ export function fromWebRequest(request: Request): WebIncoming {
   const [path, search] = splitTarget(request.url);
   let received: Uint8Array | undefined;
   let rebuilt: Request | undefined;
-  const tasks: (() => void)[] = [];
-  const runTasks = () => {
-    for (const task of tasks.splice(0)) task();
-  };
+  const tasks: (() => void | Promise<void>)[] = [];
+  const runTasks = () => void runInOrder(tasks);
   return {
     afterResponse: (task) => tasks.push(task),
     settle: (response, streamed) => {
@@ -76,6 +107,9 @@ export function fromWebRequest(request: Request): WebIncoming {
     header: (name) => request.headers.get(name) ?? (name === "host" ? new URL(request.url).host : undefined),
     headerNames: () => request.headers.keys(),
     readBody: (limit) => readRequestBody(request, limit).then((bytes) => (received = bytes)),
+    readBodyStream: (limit) =>
+      streamWebBody(request.body, limit, Number(request.headers.get("content-length") ?? Number.NaN)),
+    signal: request.signal,
     // Once brisk has read the body, the handler's Request carries the bytes it read.
     toRequest: () =>
       received === undefined

@@ -10,8 +10,9 @@ import {
   readForwarded,
   type TrustedProxies,
 } from "../internal/forwarded.ts";
+import { runInOrder } from "../internal/run-in-order.ts";
 import { splitTarget } from "../internal/target.ts";
-import { readRequestBody, tooLarge } from "./fetch.ts";
+import { readRequestBody, streamWebBody, tooLarge } from "./fetch.ts";
 
 /** How a server sees its place behind proxies: computed once per server from {@link ServeOptions}. */
 interface ProxyView {
@@ -38,6 +39,8 @@ class NodeIncoming implements Incoming {
   #forwarded: Forwarded | undefined;
   #received: Uint8Array | undefined;
   #request: Request | undefined;
+  #aborts: AbortController | undefined;
+  #after: (() => void | Promise<void>)[] | undefined;
 
   constructor(req: IncomingMessage, res: ServerResponse, view: ProxyView) {
     this.#req = req;
@@ -82,9 +85,32 @@ class NodeIncoming implements Incoming {
     return read.then((bytes) => (this.#received = bytes));
   }
 
-  afterResponse(task: () => void): void {
-    // "close" follows "finish", and also comes when the client goes away first.
-    this.#res.once("close", task);
+  readBodyStream(limit: number): AsyncIterable<Uint8Array> {
+    const body = this.#request?.body;
+    return body === undefined || body === null
+      ? streamNodeBody(this.#req, this.#res, limit)
+      : streamWebBody(body, limit);
+  }
+
+  get signal(): AbortSignal {
+    if (this.#aborts === undefined) {
+      const aborts = new AbortController();
+      const res = this.#res;
+      if (res.destroyed && !res.writableFinished) aborts.abort();
+      else res.once("close", () => res.writableFinished || aborts.abort());
+      this.#aborts = aborts;
+    }
+    return this.#aborts.signal;
+  }
+
+  afterResponse(task: () => void | Promise<void>): void {
+    if (this.#after === undefined) {
+      const after: (() => void | Promise<void>)[] = [];
+      // "close" follows "finish", and also comes when the client goes away first.
+      this.#res.once("close", () => void runInOrder(after));
+      this.#after = after;
+    }
+    this.#after.push(task);
   }
 
   toRequest(): Request {
@@ -171,6 +197,61 @@ function readNodeBody(req: IncomingMessage, res: ServerResponse, limit: number):
   });
 }
 
+/**
+ * A Node request body as it arrives, chunk by chunk, paused while the reader is busy. Not `for await` over the
+ * request: ending that early destroys the socket, and with it the 413 the reader is about to send.
+ */
+async function* streamNodeBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  limit: number,
+): AsyncGenerator<Uint8Array> {
+  const declared = Number(req.headers["content-length"] ?? Number.NaN);
+  if (declared > limit) {
+    res.shouldKeepAlive = false;
+    throw tooLarge(limit);
+  }
+  let ended = false;
+  let failed = false;
+  let wake: (() => void) | undefined;
+  const onReadable = () => wake?.();
+  const onEnd = () => {
+    ended = true;
+    wake?.();
+  };
+  const onError = () => {
+    failed = true;
+    wake?.();
+  };
+  req.on("readable", onReadable);
+  req.on("end", onEnd);
+  req.on("error", onError);
+  req.on("aborted", onError);
+  let total = 0;
+  try {
+    for (;;) {
+      for (let chunk: Buffer | null = req.read(); chunk !== null; chunk = req.read()) {
+        total += chunk.byteLength;
+        if (total > limit) throw tooLarge(limit);
+        yield chunk;
+      }
+      if (failed) throw new HTTPException(400, "The request body was not received in full");
+      if (ended || req.readableEnded) return;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      wake = undefined;
+    }
+  } finally {
+    req.off("readable", onReadable);
+    req.off("end", onEnd);
+    req.off("error", onError);
+    req.off("aborted", onError);
+    // The rest of the body will not be read, so the connection cannot be reused.
+    if (!ended && !req.readableEnded) res.shouldKeepAlive = false;
+  }
+}
+
 /** Writes an outgoing response to a Node response; HEAD answers carry headers only (Node drops the body). */
 function writeNodeResponse(res: ServerResponse, outgoing: Outgoing): void | Promise<void> {
   if (outgoing instanceof Response) return writeWebResponse(res, outgoing);
@@ -186,7 +267,9 @@ async function writeWebResponse(res: ServerResponse, outgoing: Response): Promis
   for (const [name, value] of outgoing.headers) if (name !== "set-cookie") flat.push(name, value);
   for (const cookie of outgoing.headers.getSetCookie()) flat.push("set-cookie", cookie);
   res.writeHead(outgoing.status, outgoing.statusText || undefined, flat);
-  if (outgoing.body === null) {
+  if (outgoing.body === null || res.req.method === "HEAD") {
+    // A HEAD answer has no body: the stream is not read (an endless event stream would never finish).
+    if (outgoing.body !== null) void outgoing.body.cancel().catch(() => {});
     res.end();
     return;
   }

@@ -1,13 +1,22 @@
 import secureJson from "secure-json-parse";
 import type { $ZodType } from "zod/v4/core";
-import { HTTPException, RequestValidationError, type ValidationIssue } from "../errors.ts";
+import { BriskError, HTTPException, RequestValidationError, type ValidationIssue } from "../errors.ts";
+import type { Incoming } from "../exchange.ts";
+import { formSchemaOf } from "../form.ts";
 import { findJsonSyntaxError } from "../internal/json-error.ts";
-import { isJsonMediaType, parseMediaType } from "../internal/media-type.ts";
-import { parseQuery } from "../internal/query.ts";
+import { isJsonMediaType } from "../internal/media-type.ts";
+import { multipartSpecOf } from "../multipart.ts";
 import { toValidationIssues } from "../schema/issues.ts";
 import type { StandardSchemaV1, Validated } from "../schema/standard.ts";
 import { compileValidator } from "../schema/validator.ts";
 import { isZodSchema } from "../schema/zod.ts";
+import {
+  DEFAULT_LIMITS,
+  isMultipart,
+  type MultipartReading,
+  parseMultipart,
+  parseUrlEncoded,
+} from "./form-body.ts";
 import type { SourceResult } from "./params.ts";
 
 const POISONED = "Object contains forbidden prototype property";
@@ -46,33 +55,6 @@ export function parseJsonBody(bytes: Uint8Array, contentType: string | undefined
   }
 }
 
-const FORM_MEDIA = "application/x-www-form-urlencoded";
-
-const NO_FIELDS: ReadonlyMap<string, readonly string[]> = new Map();
-
-/**
- * Turns the bytes of a form body into its fields, every occurrence of each name in order. As in FastAPI, a body of
- * another media type (JSON, say) has no form fields, so the required ones are reported missing; multipart bodies
- * are refused with 415, since brisk reads only URL-encoded forms. Bytes that are not UTF-8 are 400.
- */
-export function parseFormBody(
-  bytes: Uint8Array,
-  contentType: string | undefined,
-): ReadonlyMap<string, readonly string[]> {
-  const media = parseMediaType(contentType);
-  if (media?.type === "multipart") {
-    throw new HTTPException(415, `Unsupported Media Type: the body must be ${FORM_MEDIA}`);
-  }
-  if (media === undefined || `${media.type}/${media.subtype}` !== FORM_MEDIA) return NO_FIELDS;
-  let text: string;
-  try {
-    text = decoder.decode(bytes);
-  } catch {
-    throw new HTTPException(400, "There was an error parsing the body");
-  }
-  return parseQuery(text);
-}
-
 /** Compiles the validation of a parsed body against the route's `body` schema. */
 export function compileBodyValidator(
   schema: StandardSchemaV1,
@@ -86,5 +68,50 @@ export function compileBodyValidator(
   return (value) => {
     const result = validate(value);
     return result instanceof Promise ? result.then((done) => finish(value, done)) : finish(value, result);
+  };
+}
+
+/** Reads and parses a route's body, once per request, before any validation. */
+export type BodyReader = (incoming: Incoming) => Promise<unknown>;
+
+/**
+ * Compiles how a route reads its body, from every body schema it and its dependencies declare: JSON, or a form
+ * (URL-encoded or multipart, whichever the request sends). A form's file fields are those of any `multipart()`
+ * among them; the limits are the route's own body's, its `bodyLimit` overriding the total.
+ */
+export function compileBodyReader(
+  route: string,
+  bodies: readonly StandardSchemaV1[],
+  bodyLimit: number | undefined,
+  appBodyLimit: number,
+): BodyReader | undefined {
+  if (bodies.length === 0) return undefined;
+  const forms = bodies.filter(
+    (body) => formSchemaOf(body) !== undefined || multipartSpecOf(body) !== undefined,
+  );
+  if (forms.length === 0) {
+    const limit = bodyLimit ?? appBodyLimit;
+    return (incoming) =>
+      incoming.readBody(limit).then((bytes) => parseJsonBody(bytes, incoming.header("content-type")));
+  }
+  if (forms.length < bodies.length) {
+    throw new BriskError(
+      "BRISK_INVALID_SCHEMA",
+      `${route}: its body is declared both as a form and as JSON (by the route or its dependencies)`,
+    );
+  }
+  const multiparts = forms.map(multipartSpecOf).filter((spec) => spec !== undefined);
+  const uploads = new Map(multiparts.flatMap((spec) => [...spec.uploads]));
+  const own = multiparts[0]?.options;
+  const limits = { ...DEFAULT_LIMITS, ...own?.limits };
+  // A form of text fields only is held in memory whole, so the app's limit applies; files have their own.
+  const total = bodyLimit ?? (multiparts.length > 0 ? limits.totalSize : appBodyLimit);
+  const reading: MultipartReading = { uploads, limits, tempDir: own?.tempDir };
+  return (incoming) => {
+    const contentType = incoming.header("content-type");
+    if (isMultipart(contentType)) {
+      return parseMultipart(incoming.readBodyStream(total), contentType!, reading);
+    }
+    return incoming.readBody(total).then((bytes) => parseUrlEncoded(bytes, contentType));
   };
 }

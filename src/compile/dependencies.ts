@@ -21,6 +21,9 @@ const RESERVED = new Set([
   "request",
   "response",
   "background",
+  "state",
+  "signal",
+  "lastEventId",
 ]);
 
 /** Checks the names of a `deps` map where it is declared, so a mistake fails at registration. */
@@ -158,6 +161,9 @@ export class DependencySolver {
       },
       get state() {
         return context.state;
+      },
+      get signal() {
+        return context.signal;
       },
       background: (task: () => unknown) => context.background(task),
       [INCOMING]: incoming,

@@ -2,18 +2,20 @@ import { RequestContext } from "../context.ts";
 import type { Dependency, DependencyOverrides } from "../dependency.ts";
 import { BriskError, RequestValidationError, type ValidationIssue } from "../errors.ts";
 import type { Incoming, Outgoing } from "../exchange.ts";
-import { formSchemaOf } from "../form.ts";
+import { FileReply, fileResponse } from "../files.ts";
 import { decodeSegment } from "../internal/percent.ts";
 import type { State } from "../lifespan.ts";
 import type { Logger } from "../logger.ts";
 import { compilePath, type PathTemplate } from "../path.ts";
-import { appendHeaders, dedupeContentType, Reply, replyToPlain } from "../responses.ts";
+import { appendHeaders, dedupeContentType, Reply, replyToOutgoing } from "../responses.ts";
 import type { ResponseControl, RouteSpec } from "../route.ts";
 import { isStandardSchema, type StandardSchemaV1 } from "../schema/standard.ts";
-import { parseFormBody, parseJsonBody } from "./body.ts";
+import { compileBodyReader } from "./body.ts";
 import { checkDependencyNames, DependencySolver } from "./dependencies.ts";
+import { ParsedForm } from "./form-body.ts";
 import { compileSerializer, forbidsBody, type Serializer } from "./response.ts";
 import { compileSteps, NO_VALUES, record } from "./sources.ts";
+import { compileStreamResponder, type StreamResponder } from "./streams.ts";
 
 /** A route as registered: what the user wrote, before compiling. */
 export interface RouteDefinition {
@@ -121,21 +123,13 @@ export function compileRoute(definition: RouteDefinition, options: RouteOptions)
     spec.body,
     ...[...effects, ...named.map(([, dep]) => dep)].flatMap((dep) => bodiesOf(dep)),
   ].filter((body) => body !== undefined);
-  const readsBody = bodies.length > 0;
-  const readsForm = bodies.some((body) => formSchemaOf(body) !== undefined);
-  if (readsForm && bodies.some((body) => formSchemaOf(body) === undefined)) {
-    throw new BriskError(
-      "BRISK_INVALID_SCHEMA",
-      `${name}: its body is declared both as a form and as JSON (by the route or its dependencies)`,
-    );
-  }
-  const parseBody: (bytes: Uint8Array, contentType: string | undefined) => unknown = readsForm
-    ? parseFormBody
-    : parseJsonBody;
-  const bodyLimit = spec.bodyLimit ?? options.bodyLimit;
+  const readBody = compileBodyReader(name, bodies, spec.bodyLimit, options.bodyLimit);
   const validatesParams = spec.params !== undefined;
   const serialize: Serializer = compileSerializer(name, spec.response);
+  const streamer = compileStreamResponder(name, spec);
   const status = spec.status ?? 200;
+  const answer = (result: unknown, context: RequestContext, incoming: Incoming) =>
+    toOutgoing(result, context, incoming, status, serialize, streamer);
   const handler = definition.handler as (context: RequestContext) => unknown;
 
   /** Validates steps from `index` on, recording values and issues; a promise only once a step is async. */
@@ -171,8 +165,8 @@ export function compileRoute(definition: RouteDefinition, options: RouteOptions)
     if (issues.length > 0) return invalid(issues, body, incoming);
     const result = handler(context);
     return result instanceof Promise
-      ? result.then((value) => sent(toOutgoing(value, context, status, serialize), incoming, context))
-      : sent(toOutgoing(result, context, status, serialize), incoming, context);
+      ? result.then((value) => sent(answer(value, context, incoming), incoming, context))
+      : sent(answer(result, context, incoming), incoming, context);
   }
 
   /** Schedules the background tasks once the response exists: a response that failed its schema runs none. */
@@ -195,7 +189,7 @@ export function compileRoute(definition: RouteDefinition, options: RouteOptions)
   function scheduleTasks(incoming: Incoming, context: RequestContext): void {
     const tasks = usesDependencies ? undefined : RequestContext.tasksOf(context);
     if (tasks !== undefined) {
-      incoming.afterResponse(() => void finishRequest(tasks, undefined, undefined, logger, name));
+      incoming.afterResponse(() => finishRequest(tasks, undefined, undefined, logger, name));
     }
   }
 
@@ -235,7 +229,7 @@ export function compileRoute(definition: RouteDefinition, options: RouteOptions)
       throw error;
     } finally {
       const tasks = succeeded ? RequestContext.tasksOf(context) : undefined;
-      incoming.afterResponse(() => void finishRequest(tasks, solver, failure, logger, name));
+      incoming.afterResponse(() => finishRequest(tasks, solver, failure, logger, name));
     }
   }
 
@@ -276,13 +270,24 @@ export function compileRoute(definition: RouteDefinition, options: RouteOptions)
   return {
     definition,
     run(incoming, params, invalid) {
-      if (!readsBody) return afterBody(incoming, params, undefined, invalid);
+      if (readBody === undefined) return afterBody(incoming, params, undefined, invalid);
       // The body is read and parsed first, as FastAPI does: malformed JSON is reported even if params are bad too.
-      return incoming
-        .readBody(bodyLimit)
-        .then((bytes) =>
-          afterBody(incoming, params, parseBody(bytes, incoming.header("content-type")), invalid),
-        );
+      return readBody(incoming).then((body) => {
+        if (!(body instanceof ParsedForm)) return afterBody(incoming, params, body, invalid);
+        // Uploaded files outlive the handler: they are removed after the response, once background tasks and
+        // dependency cleanup (added to the request's after-response work before this) have run.
+        const dispose = () => incoming.afterResponse(() => body.dispose());
+        let outgoing: Outgoing | Promise<Outgoing>;
+        try {
+          outgoing = afterBody(incoming, params, body, invalid);
+        } catch (error) {
+          dispose();
+          throw error;
+        }
+        if (outgoing instanceof Promise) return outgoing.finally(dispose);
+        dispose();
+        return outgoing;
+      });
     },
   };
 }
@@ -321,17 +326,22 @@ function bodiesOf(dep: Dependency<unknown>, seen: Set<Dependency<unknown>> = new
   return dep.spec.body === undefined ? children : [dep.spec.body, ...children];
 }
 
+/** Turns what a handler returned into the response: its own, a helper's, a stream, or its data as JSON. */
 function toOutgoing(
   result: unknown,
   context: RequestContext,
+  incoming: Incoming,
   defaultStatus: number,
   serialize: Serializer,
+  streamer: StreamResponder | undefined,
 ): Outgoing | Promise<Outgoing> {
   if (result instanceof Response) return result;
   const control = RequestContext.responseOf(context);
-  if (result instanceof Reply) return replyToPlain(result, control?.headers);
+  if (result instanceof FileReply) return fileResponse(result, incoming, control?.headers);
+  if (result instanceof Reply) return replyToOutgoing(result, control?.headers);
   const status = control?.status ?? defaultStatus;
   if (forbidsBody(status)) return withControl(status, null, control);
+  if (streamer !== undefined) return streamer(result, status, control);
   const body = serialize(result);
   return typeof body === "string"
     ? withControl(status, body, control)

@@ -5,8 +5,10 @@ import type { Incoming } from "../exchange.ts";
 import { formSchemaOf } from "../form.ts";
 import { parseCookies } from "../internal/cookies.ts";
 import { parseQuery } from "../internal/query.ts";
+import { type MultipartSpec, multipartSpecOf, type UploadSpec } from "../multipart.ts";
 import type { ParamSchema } from "../route.ts";
 import { compileBodyValidator } from "./body.ts";
+import type { ParsedForm } from "./form-body.ts";
 import { compileSource, type ParamLocation, type ParamValues, type SourceResult } from "./params.ts";
 
 export const NO_VALUES: ReadonlyMap<string, readonly string[]> = new Map();
@@ -22,6 +24,21 @@ class MapValues implements ParamValues {
   }
   keys(): Iterable<string> {
     return this.#map.keys();
+  }
+}
+
+/** Form fields: as FastAPI does for HTML forms, an empty value counts as missing. */
+class FormValues implements ParamValues {
+  readonly #fields: ReadonlyMap<string, readonly string[]>;
+  constructor(fields: ReadonlyMap<string, readonly string[]>) {
+    this.#fields = fields;
+  }
+  get(wire: string): readonly string[] | undefined {
+    const values = this.#fields.get(wire)?.filter((value) => value !== "");
+    return values === undefined || values.length === 0 ? undefined : values;
+  }
+  *keys(): Iterable<string> {
+    for (const key of this.#fields.keys()) if (this.get(key) !== undefined) yield key;
   }
 }
 
@@ -99,13 +116,16 @@ export function compileSteps(spec: InputSpec): Step[] {
     steps.push({ key, run: (incoming, pathTexts) => validate(read(incoming, pathTexts)) });
   }
   const formFields = formSchemaOf(spec.body);
+  const multipart = multipartSpecOf(spec.body);
   if (formFields !== undefined) {
     const validate = compileSource("body", formFields);
     steps.push({
       key: "body",
-      run: (_incoming, _texts, body) =>
-        validate(new MapValues(body as ReadonlyMap<string, readonly string[]>)),
+      run: (_incoming, _texts, body) => validate(new FormValues((body as ParsedForm).fields)),
     });
+  } else if (multipart !== undefined) {
+    const validate = compileMultipart(multipart);
+    steps.push({ key: "body", run: (_incoming, _texts, body) => validate(body as ParsedForm) });
   } else if (spec.body !== undefined) {
     const validate = compileBodyValidator(spec.body);
     steps.push({ key: "body", run: (_incoming, _texts, body) => validate(body) });
@@ -122,4 +142,76 @@ export function record(
 ): void {
   if (result.issues === undefined) target[key] = result.value;
   else issues.push(...result.issues);
+}
+
+/**
+ * The validation of a multipart body: its text fields like a form's, then its file fields, with the issues of
+ * both in the order the fields were declared.
+ */
+function compileMultipart(spec: MultipartSpec): (form: ParsedForm) => SourceResult | Promise<SourceResult> {
+  const { order } = spec;
+  const validateFields =
+    Object.keys(spec.fields).length === 0 ? undefined : compileSource("body", spec.fields);
+  const checkFiles = (form: ParsedForm, fields: SourceResult): SourceResult => {
+    const value: Record<string, unknown> = fields.issues === undefined ? { ...(fields.value as object) } : {};
+    const issues = fields.issues ?? [];
+    for (const [name, upload] of spec.uploads) {
+      const result = checkUpload(name, upload, form);
+      if (result.issues === undefined) {
+        if (result.value !== undefined) value[name] = result.value;
+      } else issues.push(...result.issues);
+    }
+    if (issues.length === 0) return { value };
+    issues.sort((a, b) => order.indexOf(String(a.loc[1])) - order.indexOf(String(b.loc[1])));
+    return { issues };
+  };
+  return (form) => {
+    const fields = validateFields?.(new FormValues(form.fields)) ?? { value: {} };
+    return fields instanceof Promise
+      ? fields.then((done) => checkFiles(form, done))
+      : checkFiles(form, fields);
+  };
+}
+
+/** The file (or files) of one file field, or the issue with it. */
+function checkUpload(name: string, upload: UploadSpec, form: ParsedForm): SourceResult {
+  const loc = ["body", name];
+  const refusedType = form.refused.get(name);
+  if (refusedType !== undefined) {
+    const expected = upload.types?.join(", ") ?? "";
+    const issue = {
+      type: "file_type",
+      loc,
+      msg: `File type should be one of ${expected}`,
+      input: refusedType,
+      ctx: { expected },
+    };
+    return { issues: [issue] };
+  }
+  const files = form.files.get(name) ?? [];
+  if (files.length === 0) {
+    if (upload.optional) return { value: upload.many ? [] : undefined };
+    const sentText = form.fields.has(name);
+    const issue = sentText
+      ? {
+          type: "value_error",
+          loc,
+          msg: "Value error, Expected a file, received a text field",
+          input: form.fields.get(name)!.at(-1),
+        }
+      : { type: "missing", loc, msg: "Field required", input: null };
+    return { issues: [issue] };
+  }
+  if (!upload.many) return { value: files[files.length - 1] };
+  if (upload.maxCount !== undefined && files.length > upload.maxCount) {
+    const issue = {
+      type: "too_long",
+      loc,
+      msg: `List should have at most ${upload.maxCount} items after validation, not ${files.length}`,
+      input: files.map((file) => file.filename),
+      ctx: { field_type: "List", max_length: upload.maxCount, actual_length: files.length },
+    };
+    return { issues: [issue] };
+  }
+  return { value: files };
 }

@@ -8,11 +8,11 @@ import { forbidsBody } from "../compile/response.ts";
 import type { InputSpec } from "../compile/sources.ts";
 import type { Dependency } from "../dependency.ts";
 import { BriskError } from "../errors.ts";
-import { formSchemaOf } from "../form.ts";
 import { canonicalJson } from "../internal/canonical-json.ts";
 import type { ParamSchema, RouteSpec, SchemaShape } from "../route.ts";
 import { isStandardSchema, type JsonSchema, type StandardSchemaV1 } from "../schema/standard.ts";
 import { isZodSchema } from "../schema/zod.ts";
+import { acceptsUndefined, requestBodyObject, successContent } from "./bodies.ts";
 import { assignOperationIds, type Operation } from "./operation-id.ts";
 import { SchemaCollector } from "./schemas.ts";
 
@@ -61,7 +61,6 @@ export interface OpenApiInfo {
 }
 
 const JSON_MEDIA = "application/json";
-const FORM_MEDIA = "application/x-www-form-urlencoded";
 const PARAM_SOURCES = [
   ["params", "path"],
   ["query", "query"],
@@ -136,12 +135,6 @@ function statusDescription(status: string): string {
     RANGE_DESCRIPTIONS[status.toUpperCase()] ??
     "Additional Response"
   );
-}
-
-/** True when the schema accepts a missing value, i.e. the parameter or body is optional. */
-function acceptsUndefined(schema: StandardSchemaV1): boolean {
-  const result = schema["~standard"].validate(undefined);
-  return !(result instanceof Promise) && result.issues === undefined;
 }
 
 /** Keys that drop out of an object's entries so that absent fields are not written as `undefined`. */
@@ -328,32 +321,13 @@ function buildOperation(
   // The route's body schema, else the first a dependency declares (they all validate the same JSON).
   const body = spec.body ?? specs.find((each) => each.body !== undefined)?.body;
   const hasBody = body !== undefined;
-  const formFields = formSchemaOf(body);
-  const requestBody = hasBody
-    ? defined({
-        content: {
-          [formFields === undefined ? JSON_MEDIA : FORM_MEDIA]: {
-            schema: collector.add(formFields ?? body, "input", `Body_${operationId}`),
-          },
-        },
-        required: acceptsUndefined(formFields ?? body) ? undefined : true,
-      })
-    : undefined;
+  const requestBody = hasBody ? requestBodyObject(body, collector, operationId) : undefined;
 
   const responses: Record<string, JsonSchema> = {};
   const status = String(spec.status ?? 200);
   responses[status] = defined({
     description: "Successful Response",
-    content: forbidsBody(Number(status))
-      ? undefined
-      : {
-          [JSON_MEDIA]: {
-            schema:
-              spec.response === undefined
-                ? {}
-                : collector.add(spec.response, "output", `Response_${operationId}`),
-          },
-        },
+    content: forbidsBody(Number(status)) ? undefined : successContent(spec, collector, operationId),
   });
   // The dependencies' documented responses (an auth dependency's 403, say), under the route's own.
   const documented = Object.assign(

@@ -1,3 +1,4 @@
+import secureJson from "secure-json-parse";
 import { admittedTypes, resolveRef } from "./json-schema.ts";
 import type { JsonSchema } from "./standard.ts";
 
@@ -42,9 +43,22 @@ function toBoolean(text: string): unknown {
   return TRUE_WORDS.has(word) ? true : FALSE_WORDS.has(word) ? false : text;
 }
 
+/**
+ * A JSON document for a field whose schema wants an object: how a multipart body carries structured data next
+ * to files. Text that is not JSON stays text, and the schema reports it.
+ */
+function toJson(text: string): unknown {
+  try {
+    return secureJson.parse(text, null, { protoAction: "remove", constructorAction: "remove" });
+  } catch {
+    return text;
+  }
+}
+
 function scalarCoercion(types: Set<string>): (text: string) => unknown {
   // A schema that accepts text takes the text as it is (Pydantic's smart unions prefer the exact type).
   if (types.has("string") || types.size === 0) return identity;
+  if (types.has("object")) return toJson;
   const numeric = types.has("number") ? toNumber : types.has("integer") ? toInteger : undefined;
   const boolean = types.has("boolean");
   if (numeric !== undefined && boolean) {

@@ -1,0 +1,237 @@
+// Reading form bodies (`form()` and `multipart()`): URL-encoded forms from their bytes, multipart forms as they
+// stream in, through busboy, with every limit enforced while reading.
+
+import { tmpdir } from "node:os";
+import type { Readable } from "node:stream";
+import busboy from "busboy";
+import { HTTPException } from "../errors.ts";
+import { parseMediaType } from "../internal/media-type.ts";
+import { parseQuery } from "../internal/query.ts";
+import type { MultipartLimits, UploadSpec } from "../multipart.ts";
+import { UploadFile } from "../upload-file.ts";
+
+/** The fields and files of a form body, however it was encoded. */
+export class ParsedForm {
+  /** Text fields: every value of each name, in order. */
+  readonly fields: ReadonlyMap<string, readonly string[]>;
+  /** Files of the declared file fields. */
+  readonly files: ReadonlyMap<string, readonly UploadFile[]>;
+  /** File fields whose file was refused for its media type, with that type. */
+  readonly refused: ReadonlyMap<string, string>;
+  readonly #received: readonly UploadFile[];
+
+  constructor(
+    fields: ReadonlyMap<string, readonly string[]>,
+    files: ReadonlyMap<string, readonly UploadFile[]> = new Map(),
+    refused: ReadonlyMap<string, string> = new Map(),
+    received: readonly UploadFile[] = [],
+  ) {
+    this.fields = fields;
+    this.files = files;
+    this.refused = refused;
+    this.#received = received;
+  }
+
+  /** Removes the temporary files. */
+  async dispose(): Promise<void> {
+    await Promise.allSettled(this.#received.map((file) => file.dispose()));
+  }
+}
+
+const FORM_MEDIA = "application/x-www-form-urlencoded";
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/** Whether a Content-Type announces a multipart body. */
+export function isMultipart(contentType: string | undefined): boolean {
+  const media = parseMediaType(contentType);
+  return media?.type === "multipart" && media.subtype === "form-data";
+}
+
+/**
+ * The fields of a URL-encoded form. As in FastAPI, a body of another media type (JSON, say) has no form fields,
+ * so the required ones are reported missing. Bytes that are not UTF-8 are 400.
+ */
+export function parseUrlEncoded(bytes: Uint8Array, contentType: string | undefined): ParsedForm {
+  const media = parseMediaType(contentType);
+  let fields: ReadonlyMap<string, readonly string[]> = new Map();
+  if (media !== undefined && `${media.type}/${media.subtype}` === FORM_MEDIA) {
+    let text: string;
+    try {
+      text = decoder.decode(bytes);
+    } catch {
+      throw new HTTPException(400, "There was an error parsing the body");
+    }
+    fields = parseQuery(text);
+  }
+  return new ParsedForm(fields);
+}
+
+/** Every limit of a multipart body, defaults applied. */
+export type ResolvedLimits = Required<MultipartLimits>;
+
+export const DEFAULT_LIMITS: ResolvedLimits = {
+  parts: 1000,
+  fields: 1000,
+  files: 1000,
+  fieldSize: 1024 * 1024,
+  fileSize: 100 * 1024 * 1024,
+  totalSize: 1024 * 1024 * 1024,
+  memory: 1024 * 1024,
+};
+
+/** How one multipart body is read. */
+export interface MultipartReading {
+  /** The spec of a file field; files sent for any other name are read past and dropped. */
+  readonly uploads: ReadonlyMap<string, UploadSpec>;
+  readonly limits: ResolvedLimits;
+  readonly tempDir: string | undefined;
+}
+
+const FIELD_NAME_SIZE = 200;
+
+function accepts(types: readonly string[], type: string): boolean {
+  return types.some((each) => each === type || (each.endsWith("/*") && type.startsWith(each.slice(0, -1))));
+}
+
+function push<T>(map: Map<string, T[]>, name: string, value: T): void {
+  const list = map.get(name);
+  if (list === undefined) map.set(name, [value]);
+  else list.push(value);
+}
+
+/**
+ * Parses a multipart body as it arrives. Files are written while the body is read, and reading waits for each
+ * write, so a large upload never sits in memory. On any failure (a limit, a malformed body, the client leaving)
+ * reading stops, the files written so far are removed, and the error is thrown: 400 for counts and malformed
+ * bodies, 413 for sizes.
+ */
+export async function parseMultipart(
+  body: AsyncIterable<Uint8Array>,
+  contentType: string,
+  reading: MultipartReading,
+): Promise<ParsedForm> {
+  const { limits, uploads } = reading;
+  const tempDir = reading.tempDir ?? tmpdir();
+  let parser: busboy.Busboy;
+  try {
+    parser = busboy({
+      headers: { "content-type": contentType },
+      defParamCharset: "utf8",
+      limits: {
+        parts: limits.parts,
+        fields: limits.fields,
+        files: limits.files,
+        fieldSize: limits.fieldSize,
+        fieldNameSize: FIELD_NAME_SIZE,
+      },
+    });
+  } catch {
+    throw new HTTPException(400, "There was an error parsing the body: a multipart body needs a boundary");
+  }
+
+  const fields = new Map<string, string[]>();
+  const files = new Map<string, UploadFile[]>();
+  const refused = new Map<string, string>();
+  const received: UploadFile[] = [];
+  const writing: Promise<void>[] = [];
+  let failure: unknown;
+  let rejectFailed: (error: unknown) => void = () => {};
+  const failed = new Promise<never>((_, reject) => {
+    rejectFailed = reject;
+  });
+  failed.catch(() => {});
+  const stop = (error: unknown) => {
+    if (failure !== undefined) return;
+    failure = error;
+    rejectFailed(error);
+  };
+
+  /** Writes one file's stream into its upload, refusing it once it passes its size limit. */
+  const receive = async (name: string, stream: Readable, file: UploadFile, maxSize: number) => {
+    const writer = UploadFile.writer(file, limits.memory, tempDir);
+    const chunks = stream[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        const step = await Promise.race([chunks.next(), failed]);
+        if (step.done === true) break;
+        const chunk = step.value as Buffer;
+        if (file.size + chunk.byteLength > maxSize) {
+          throw new HTTPException(413, `The file "${name}" is larger than the limit of ${maxSize} bytes`);
+        }
+        await writer.write(chunk);
+      }
+    } finally {
+      await writer.close();
+    }
+  };
+
+  parser.on("field", (name, value, info) => {
+    if (info.nameTruncated) {
+      stop(new HTTPException(400, `A field name is longer than the limit of ${FIELD_NAME_SIZE} bytes`));
+    } else if (info.valueTruncated) {
+      stop(
+        new HTTPException(413, `The field "${name}" is larger than the limit of ${limits.fieldSize} bytes`),
+      );
+    } else push(fields, name, value);
+  });
+  parser.on("file", (name, stream, info) => {
+    const spec = uploads.get(name);
+    const type = (info.mimeType || "application/octet-stream").toLowerCase();
+    if (spec === undefined || failure !== undefined) {
+      stream.resume();
+      return;
+    }
+    if (spec.types !== undefined && !accepts(spec.types, type)) {
+      refused.set(name, type);
+      stream.resume();
+      return;
+    }
+    const file = new UploadFile(name, info.filename ?? "", type);
+    received.push(file);
+    push(files, name, file);
+    writing.push(receive(name, stream, file, spec.maxSize ?? limits.fileSize).catch(stop));
+  });
+  parser.on("partsLimit", () =>
+    stop(new HTTPException(400, `Too many parts. Maximum number of parts is ${limits.parts}.`)),
+  );
+  parser.on("filesLimit", () =>
+    stop(new HTTPException(400, `Too many files. Maximum number of files is ${limits.files}.`)),
+  );
+  parser.on("fieldsLimit", () =>
+    stop(new HTTPException(400, `Too many fields. Maximum number of fields is ${limits.fields}.`)),
+  );
+  parser.on("error", () => stop(new HTTPException(400, "There was an error parsing the body")));
+  const closed = new Promise<void>((resolve) => parser.once("close", resolve));
+
+  const drained = () =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        parser.off("drain", done);
+        resolve();
+      };
+      parser.on("drain", done);
+      failed.catch(done);
+    });
+
+  try {
+    for await (const chunk of body) {
+      if (failure !== undefined) break;
+      if (!parser.write(chunk)) await drained();
+    }
+    if (failure === undefined) {
+      parser.end();
+      await Promise.race([closed, failed]);
+      await Promise.race([Promise.all(writing), failed]);
+    }
+  } catch (error) {
+    stop(error);
+  }
+  if (failure !== undefined) {
+    parser.destroy();
+    // Every writer has stopped (each races the failure) before the files they wrote are removed.
+    await Promise.allSettled(writing);
+    await Promise.allSettled(received.map((file) => file.dispose()));
+    throw failure;
+  }
+  return new ParsedForm(fields, files, refused, received);
+}
