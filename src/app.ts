@@ -1,10 +1,12 @@
 import { fromWebRequest } from "./adapters/fetch.ts";
-import { type CompiledRoute, compileRoute, type RouteDefinition } from "./compile/plan.ts";
+import { type CompiledRoute, compileRoute, type RouteDefinition, type RouteOptions } from "./compile/plan.ts";
+import { type CompiledWebSocketRoute, compileWebSocketRoute } from "./compile/websocket.ts";
 import type { Dependency, DependencyOverrides } from "./dependency.ts";
 import { docsRoutes } from "./docs/routes.ts";
-import { BriskError } from "./errors.ts";
+import { BriskError, HTTPException } from "./errors.ts";
 import { type Incoming, type Outgoing, toWebResponse } from "./exchange.ts";
-import { createDispatcher, type ExceptionHandler } from "./handle.ts";
+import { createDispatcher, type ExceptionHandler, withoutRoot } from "./handle.ts";
+import { decodePath } from "./internal/percent.ts";
 import { type Lifespan, LifespanRunner, type State } from "./lifespan.ts";
 import { consoleLogger, type Logger } from "./logger.ts";
 import { Matcher } from "./matcher.ts";
@@ -14,8 +16,9 @@ import { buildOpenApi, type OpenApiDocument, type OpenApiInfo } from "./openapi/
 import { compilePath } from "./path.ts";
 import type { Handler, RouteSpec } from "./route.ts";
 import { checkPrefix, Router, type RouterOptions } from "./router.ts";
-import { type Method, Routes } from "./routes.ts";
+import { type Method, Routes, WEBSOCKET } from "./routes.ts";
 import { StaticFiles } from "./static-files.ts";
+import type { SocketPort } from "./websocket.ts";
 
 /** Options of an {@link App}. */
 export interface AppOptions {
@@ -110,6 +113,9 @@ export class App extends Routes {
   readonly overrides: DependencyOverrides = new Map();
   readonly #lifespan = new LifespanRunner();
   readonly #routes: CompiledRoute[] = [];
+  readonly #sockets: CompiledWebSocketRoute[] = [];
+  #socketMatcher: Matcher<CompiledWebSocketRoute> | undefined;
+  #renderError: ((error: unknown, incoming: Incoming) => Outgoing | Promise<Outgoing>) | undefined;
   readonly #byClass = new Map<ErrorClass, ExceptionHandler<never>>();
   readonly #byStatus = new Map<number, ExceptionHandler<never>>();
   readonly #middleware: Middleware[] = [];
@@ -161,6 +167,14 @@ export class App extends Routes {
       );
     }
     const template = compilePath(path);
+    if (methods.includes(WEBSOCKET as Method)) {
+      if (this.#sockets.some((route) => route.path.template === template.template)) {
+        throw new BriskError("BRISK_DUPLICATE_ROUTE", `WEBSOCKET ${path} is registered twice`);
+      }
+      this.#sockets.push(compileWebSocketRoute(template, spec, handler, this.#routeOptions()));
+      this.#socketMatcher = undefined;
+      return this;
+    }
     const all: string[] = [...methods];
     if (all.includes("GET") && !all.includes("HEAD")) all.push("HEAD");
     for (const { definition: existing } of this.#routes) {
@@ -171,18 +185,20 @@ export class App extends Routes {
     }
     // Compiled now, so that a bad schema fails at registration, where its stack points at the user's code.
     const definition: RouteDefinition = { methods: all, path: template, spec, handler: handler as never };
-    this.#routes.push(
-      compileRoute(definition, {
-        bodyLimit: this.settings.bodyLimit ?? DEFAULT_BODY_LIMIT,
-        logger: this.logger,
-        overrides: this.overrides,
-        dependencies: this.settings.dependencies ?? [],
-        state: () => this.#currentState(),
-      }),
-    );
+    this.#routes.push(compileRoute(definition, this.#routeOptions()));
     this.#dispatch = undefined;
     this.#document = undefined;
     return this;
+  }
+
+  #routeOptions(): RouteOptions {
+    return {
+      bodyLimit: this.settings.bodyLimit ?? DEFAULT_BODY_LIMIT,
+      logger: this.logger,
+      overrides: this.overrides,
+      dependencies: this.settings.dependencies ?? [],
+      state: () => this.#currentState(),
+    };
   }
 
   /**
@@ -322,6 +338,34 @@ export class App extends Routes {
     return this.#dispatcher()(incoming);
   }
 
+  /** Whether any WebSocket route is registered. */
+  get hasWebSockets(): boolean {
+    return this.#sockets.length > 0;
+  }
+
+  /**
+   * Answers a WebSocket handshake given in brisk's adapter-neutral shape; for adapters. `accept` completes the
+   * handshake. Resolves with the HTTP response that refuses it (no such route, a failed dependency), or with
+   * undefined once an accepted connection's handler is done. Never rejects.
+   */
+  async upgrade(incoming: Incoming, accept: () => Promise<SocketPort>): Promise<Outgoing | undefined> {
+    this.#dispatcher();
+    const renderError = this.#renderError!;
+    try {
+      if (this.#socketMatcher === undefined) {
+        const matcher = new Matcher<CompiledWebSocketRoute>();
+        for (const route of this.#sockets) matcher.add(["GET"], route.path, route);
+        this.#socketMatcher = matcher;
+      }
+      const root = incoming.rootPath ?? this.settings.rootPath ?? "";
+      const match = this.#socketMatcher.match("GET", decodePath(withoutRoot(incoming.path, root)));
+      if (match.kind !== "found") return await renderError(new HTTPException(404), incoming);
+      return await match.value.run(incoming, match.params, accept, renderError);
+    } catch (error) {
+      return renderError(error, incoming);
+    }
+  }
+
   #dispatcher(): (incoming: Incoming) => Outgoing | Promise<Outgoing> {
     if (this.#dispatch !== undefined) return this.#dispatch;
     const matcher = new Matcher<CompiledRoute>();
@@ -351,6 +395,7 @@ export class App extends Routes {
       this.logger,
       this.settings.rootPath ?? "",
     );
+    this.#renderError = renderError;
     const layered = withMiddleware(this.#middleware, dispatch);
     this.#dispatch =
       layered === dispatch

@@ -113,7 +113,7 @@ function slashRedirect(
  * The path to route: without the root path when the proxy left it on (a proxy that strips it sends the path as
  * routed already), so the same app answers both.
  */
-function withoutRoot(path: string, root: string): string {
+export function withoutRoot(path: string, root: string): string {
   if (root === "" || !path.startsWith(root)) return path;
   if (path.length === root.length) return "/";
   return path.charCodeAt(root.length) === 47 /* "/" */ ? path.slice(root.length) : path;

@@ -2,6 +2,7 @@
 
 export type { Listening, ListenOptions, ProxyOptions } from "./adapters/node.ts";
 export { listen, toNodeListener } from "./adapters/node.ts";
+export { NodeWebSockets } from "./adapters/node-websocket.ts";
 export type { AppOptions } from "./app.ts";
 export { App, isApp } from "./app.ts";
 export type {
@@ -99,3 +100,12 @@ export { StaticFiles, staticFiles } from "./static-files.ts";
 export type { ServerSentEvent, StreamSource } from "./streaming.ts";
 export { stream } from "./streaming.ts";
 export { UploadFile } from "./upload-file.ts";
+export type {
+  CloseInfo,
+  Received,
+  Sendable,
+  WebSocketContext,
+  WebSocketHandler,
+  WebSocketSpec,
+} from "./websocket.ts";
+export { WebSocketConnection } from "./websocket.ts";

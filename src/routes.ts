@@ -1,7 +1,14 @@
 import type { Handler, RouteSpec } from "./route.ts";
+import type { WebSocketHandler, WebSocketSpec } from "./websocket.ts";
 
 /** The HTTP methods a route can be registered for with a verb method. */
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS";
+
+/**
+ * How a WebSocket route travels through `route` (and a router's entries) among the HTTP ones; never a method a
+ * request can have.
+ */
+export const WEBSOCKET = "WEBSOCKET";
 
 /** The verb methods apps and routers share; each registers through `route`. */
 export abstract class Routes {
@@ -52,6 +59,23 @@ export abstract class Routes {
     handler: Handler<Path, Spec>,
   ): this {
     return this.route(["OPTIONS"], path, spec, handler);
+  }
+
+  /**
+   * Registers a WebSocket route. The handshake's inputs (`params`, `query`, `headers`, `cookies`) and dependencies
+   * are checked as for HTTP routes; the handler then owns the connection (`context.socket`) until it returns.
+   *
+   * @example
+   * app.ws("/echo", { message: Message, send: Echo }, async ({ socket }) => {
+   *   for await (const message of socket) await socket.send({ echo: message.text });
+   * });
+   */
+  ws<const Path extends string, const Spec extends WebSocketSpec>(
+    path: Path,
+    spec: Spec,
+    handler: WebSocketHandler<Path, Spec>,
+  ): this {
+    return this.route([WEBSOCKET as Method], path, spec as RouteSpec, handler as never);
   }
 
   /** Registers one route for several methods. */

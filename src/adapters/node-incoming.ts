@@ -1,0 +1,294 @@
+// The Node adapter's view of a request: IncomingMessage wrapped for the core, its body read with limits, and the
+// proxy settings it is read under.
+
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { type Duplex, Readable } from "node:stream";
+import { BriskError, HTTPException } from "../errors.ts";
+import type { Incoming } from "../exchange.ts";
+import {
+  type Forwarded,
+  parseTrustedProxies,
+  readForwarded,
+  type TrustedProxies,
+} from "../internal/forwarded.ts";
+import { runInOrder } from "../internal/run-in-order.ts";
+import { splitTarget } from "../internal/target.ts";
+import { readRequestBody, streamWebBody, tooLarge } from "./fetch.ts";
+
+/** How a server sees its place behind proxies: computed once per server from {@link ServeOptions}. */
+export interface ProxyView {
+  /** `--root-path`; undefined leaves the App's own `rootPath`. */
+  readonly rootPath: string | undefined;
+  /** Peers whose X-Forwarded-* headers count; undefined when proxy headers are off. */
+  readonly trusted: TrustedProxies | undefined;
+}
+
+const NOT_FORWARDED: Forwarded = { proto: undefined, host: undefined, client: undefined, prefix: undefined };
+
+/**
+ * A Node request as the core sees it. A class rather than an object of closures: one allocation per request,
+ * and a web `Request` only if a handler asks for one.
+ */
+export class NodeIncoming implements Incoming {
+  readonly method: string;
+  readonly path: string;
+  readonly search: string;
+  readonly rootPath: string | undefined;
+  readonly #req: IncomingMessage;
+  /** The response; none for a WebSocket handshake, whose connection is `#closer`. */
+  readonly #res: ServerResponse | undefined;
+  /** What emits "close" when the exchange is over: the response, or a WebSocket's socket. */
+  readonly #closer: ServerResponse | Duplex;
+  readonly #view: ProxyView;
+  #forwarded: Forwarded | undefined;
+  #received: Uint8Array | undefined;
+  #request: Request | undefined;
+  #aborts: AbortController | undefined;
+  #after: (() => void | Promise<void>)[] | undefined;
+
+  constructor(req: IncomingMessage, res: ServerResponse | undefined, view: ProxyView, socket?: Duplex) {
+    this.#req = req;
+    this.#res = res;
+    this.#closer = res ?? socket!;
+    this.#view = view;
+    this.method = req.method ?? "GET";
+    [this.path, this.search] = splitTarget(req.url ?? "/");
+    // Most requests carry no X-Forwarded-Prefix: only then is the peer checked. The raw list is searched because
+    // Node builds `req.headers` lazily, on first access, and a GET that reads no header need not pay for it.
+    const prefix =
+      view.trusted !== undefined && hasRawHeader(req.rawHeaders, "x-forwarded-prefix")
+        ? this.#proxied().prefix
+        : undefined;
+    this.rootPath = prefix ?? view.rootPath;
+  }
+
+  /** What a trusted proxy says about the original request; nothing when the peer is not trusted. */
+  #proxied(): Forwarded {
+    const { trusted } = this.#view;
+    if (trusted === undefined) return NOT_FORWARDED;
+    this.#forwarded ??= readForwarded((name) => this.header(name), this.#req.socket.remoteAddress, trusted);
+    return this.#forwarded;
+  }
+
+  header(name: string): string | undefined {
+    const value = this.#req.headers[name];
+    return Array.isArray(value) ? value.join(", ") : value;
+  }
+
+  headerNames(): Iterable<string> {
+    return Object.keys(this.#req.headers);
+  }
+
+  readBody(limit: number): Promise<Uint8Array> {
+    // Once a web Request exists (a middleware asked for one), the body flows through it: reading the Node stream
+    // as well would split the chunks between two readers.
+    const body = this.#request?.body;
+    if (this.#res === undefined) return Promise.resolve(new Uint8Array(0));
+    const read =
+      body === undefined || body === null
+        ? readNodeBody(this.#req, this.#res, limit)
+        : readRequestBody(this.#request!, limit);
+    return read.then((bytes) => (this.#received = bytes));
+  }
+
+  readBodyStream(limit: number): AsyncIterable<Uint8Array> {
+    const body = this.#request?.body;
+    if (this.#res === undefined) return streamWebBody(null, limit);
+    return body === undefined || body === null
+      ? streamNodeBody(this.#req, this.#res, limit)
+      : streamWebBody(body, limit);
+  }
+
+  get signal(): AbortSignal {
+    if (this.#aborts === undefined) {
+      const aborts = new AbortController();
+      const res = this.#closer;
+      if (res.destroyed && !res.writableFinished) aborts.abort();
+      else res.once("close", () => res.writableFinished || aborts.abort());
+      this.#aborts = aborts;
+    }
+    return this.#aborts.signal;
+  }
+
+  afterResponse(task: () => void | Promise<void>): void {
+    if (this.#after === undefined) {
+      const after: (() => void | Promise<void>)[] = [];
+      // "close" follows "finish", and also comes when the client goes away first.
+      this.#closer.once("close", () => void runInOrder(after));
+      this.#after = after;
+    }
+    this.#after.push(task);
+  }
+
+  toRequest(): Request {
+    // A request whose body brisk has read is rebuilt around the bytes, so the handler can still read them.
+    if (this.#request !== undefined && !(this.#request.bodyUsed && this.#received !== undefined)) {
+      return this.#request;
+    }
+    const req = this.#req;
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value === undefined) continue;
+      for (const each of Array.isArray(value) ? value : [value]) headers.append(name, each);
+    }
+    const hasBody = this.method !== "GET" && this.method !== "HEAD";
+    const body = !hasBody ? null : (this.#received ?? (Readable.toWeb(req) as ReadableStream<Uint8Array>));
+    const init = { method: this.method, headers, body, duplex: "half" } as RequestInit;
+    this.#request = new Request(this.#clientUrl(), init);
+    return this.#request;
+  }
+
+  /** The URL as the client wrote it: the scheme and host a trusted proxy forwarded, and the root path. */
+  #clientUrl(): string {
+    const forwarded = this.#proxied();
+    const encrypted = (this.#req.socket as { encrypted?: boolean }).encrypted === true;
+    const scheme = forwarded.proto ?? (encrypted ? "https" : "http");
+    const host = forwarded.host ?? this.#req.headers.host ?? "localhost";
+    const target = this.#req.url ?? "/";
+    const root = this.rootPath ?? "";
+    const prefixed =
+      root !== "" && !(target === root || target.startsWith(`${root}/`) || target.startsWith(`${root}?`));
+    return `${scheme}://${host}${prefixed ? root : ""}${target}`;
+  }
+}
+
+/** Whether a header (lower-case name) is among Node's raw name/value pairs. */
+function hasRawHeader(raw: readonly string[], name: string): boolean {
+  for (let index = 0; index < raw.length; index += 2) {
+    const each = raw[index]!;
+    if (each.length === name.length && each.toLowerCase() === name) return true;
+  }
+  return false;
+}
+
+/** Collects a Node request body, refusing a declared or received size over `limit` with 413. */
+function readNodeBody(req: IncomingMessage, res: ServerResponse, limit: number): Promise<Uint8Array> {
+  const declared = Number(req.headers["content-length"] ?? Number.NaN);
+  if (declared > limit) {
+    // The rest of the body will not be read, so the connection cannot be reused.
+    res.shouldKeepAlive = false;
+    return Promise.reject(tooLarge(limit));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const cleanup = () => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onError);
+      req.off("aborted", onError);
+    };
+    const onData = (chunk: Buffer) => {
+      total += chunk.byteLength;
+      if (total > limit) {
+        cleanup();
+        res.shouldKeepAlive = false;
+        req.pause();
+        reject(tooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total));
+    };
+    const onError = () => {
+      cleanup();
+      reject(new HTTPException(400, "The request body was not received in full"));
+    };
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("error", onError);
+    req.on("aborted", onError);
+  });
+}
+
+/**
+ * A Node request body as it arrives, chunk by chunk, paused while the reader is busy. Not `for await` over the
+ * request: ending that early destroys the socket, and with it the 413 the reader is about to send.
+ */
+async function* streamNodeBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  limit: number,
+): AsyncGenerator<Uint8Array> {
+  const declared = Number(req.headers["content-length"] ?? Number.NaN);
+  if (declared > limit) {
+    res.shouldKeepAlive = false;
+    throw tooLarge(limit);
+  }
+  let ended = false;
+  let failed = false;
+  let wake: (() => void) | undefined;
+  const onReadable = () => wake?.();
+  const onEnd = () => {
+    ended = true;
+    wake?.();
+  };
+  const onError = () => {
+    failed = true;
+    wake?.();
+  };
+  req.on("readable", onReadable);
+  req.on("end", onEnd);
+  req.on("error", onError);
+  req.on("aborted", onError);
+  let total = 0;
+  try {
+    for (;;) {
+      for (let chunk: Buffer | null = req.read(); chunk !== null; chunk = req.read()) {
+        total += chunk.byteLength;
+        if (total > limit) throw tooLarge(limit);
+        yield chunk;
+      }
+      if (failed) throw new HTTPException(400, "The request body was not received in full");
+      if (ended || req.readableEnded) return;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      wake = undefined;
+    }
+  } finally {
+    req.off("readable", onReadable);
+    req.off("end", onEnd);
+    req.off("error", onError);
+    req.off("aborted", onError);
+    // The rest of the body will not be read, so the connection cannot be reused.
+    if (!ended && !req.readableEnded) res.shouldKeepAlive = false;
+  }
+}
+
+/** How a Node server serving an app behind proxies reads requests. */
+export interface ProxyOptions {
+  /**
+   * The path prefix a proxy serves the app under (uvicorn's `--root-path`); overrides the App's `rootPath`.
+   * Requests are routed with or without it.
+   */
+  readonly rootPath?: string;
+  /**
+   * Honour X-Forwarded-Proto, -Host, -For and -Prefix from trusted peers.
+   * @default true
+   */
+  readonly proxyHeaders?: boolean;
+  /**
+   * The peers trusted with those headers: comma-separated addresses and CIDR networks, or `*` for every peer.
+   * @default process.env.FORWARDED_ALLOW_IPS ?? "127.0.0.1"
+   */
+  readonly forwardedAllowIps?: string;
+}
+
+export function proxyView(options: ProxyOptions): ProxyView {
+  const rootPath = options.rootPath?.replace(/\/+$/, "");
+  if (rootPath !== undefined && rootPath !== "" && !rootPath.startsWith("/")) {
+    throw new BriskError(
+      "BRISK_INVALID_OPTION",
+      `rootPath must start with "/", got ${JSON.stringify(rootPath)}`,
+    );
+  }
+  const allow = options.forwardedAllowIps ?? process.env.FORWARDED_ALLOW_IPS ?? "127.0.0.1";
+  return {
+    rootPath,
+    trusted: options.proxyHeaders === false ? undefined : parseTrustedProxies(allow),
+  };
+}
