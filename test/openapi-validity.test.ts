@@ -6,10 +6,11 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { Validator } from "@seriousme/openapi-schema-validator";
-import { App } from "brisk";
+import { App, form, multipart, upload } from "brisk";
 import { z } from "zod";
 import { app as greetings } from "../examples/greetings/app.ts";
 import { app as items } from "../examples/items/app.ts";
+import { app as uploads } from "../examples/uploads/app.ts";
 
 // The documents brisk generates are checked by tools that are not brisk: an OpenAPI 3.1 validator, and a client
 // generator (openapi-typescript) whose output must type-check against code using the API as a client would.
@@ -66,6 +67,37 @@ function featuresApp(): App {
     .get("/hidden", { hidden: true }, () => 1);
 }
 
+/** Bodies and responses that are not JSON: forms, multipart with files and JSON, JSON Lines, Server-Sent Events. */
+function mediaApp(): App {
+  const Meta = z.object({ title: z.string(), tags: z.array(z.string()) }).meta({ id: "Meta" });
+  const Event = z.object({ n: z.int() }).meta({ id: "Tick" });
+  return new App({ title: "Media" })
+    .post(
+      "/login",
+      { body: form(z.object({ username: z.string(), remember: z.boolean().default(false) })) },
+      () => 1,
+    )
+    .post(
+      "/photos",
+      {
+        body: multipart({
+          photo: upload({ types: ["image/png", "image/jpeg"] }),
+          extras: upload.many({ optional: true }),
+          meta: Meta,
+          note: z.string().optional(),
+        }),
+        status: 201,
+      },
+      () => 1,
+    )
+    .get("/ticks.jsonl", { stream: Event }, function* () {
+      yield { n: 1 };
+    })
+    .get("/ticks", { sse: Event }, function* () {
+      yield { n: 1 };
+    });
+}
+
 async function assertValid(document: unknown): Promise<void> {
   const validator = new Validator();
   const result = await validator.validate(document as Record<string, unknown>);
@@ -80,6 +112,14 @@ describe("the documents pass an independent OpenAPI 3.1 validator", () => {
 
   test("items example", async () => {
     await assertValid(items.openapi());
+  });
+
+  test("uploads example", async () => {
+    await assertValid(uploads.openapi());
+  });
+
+  test("forms, multipart bodies with files and JSON, JSON Lines and Server-Sent Events", async () => {
+    await assertValid(mediaApp().openapi());
   });
 
   test("an app using every documented feature, as served under a root path", async () => {
@@ -186,6 +226,27 @@ type Query = NonNullable<paths["/items"]["get"]["parameters"]["query"]>;
 export const query: Query = { limit: 5 };
 type ItemId = paths["/items/{item_id}"]["get"]["parameters"]["path"]["item_id"];
 export const itemIdIsNumber: Equal<ItemId, number> = true;
+`,
+    );
+  });
+
+  test("forms, multipart bodies, JSON Lines and Server-Sent Events", () => {
+    checkClient(
+      "media",
+      mediaApp().openapi(),
+      `import type { components, paths } from "./media.js";
+${EQUAL}
+type Login = paths["/login"]["post"]["requestBody"]["content"]["application/x-www-form-urlencoded"];
+export const login: Login = { username: "ada" };
+type Photos = paths["/photos"]["post"]["requestBody"]["content"]["multipart/form-data"];
+export const metaIsMeta: Equal<Photos["meta"], components["schemas"]["Meta"]> = true;
+export const photoIsText: Equal<Photos["photo"], string> = true;
+// @ts-expect-error the photo is required
+export const noPhoto: Photos = { meta: { title: "t", tags: [] } };
+type Line = paths["/ticks.jsonl"]["get"]["responses"][200]["content"]["application/jsonl"];
+export const lineIsTick: Equal<Line, components["schemas"]["Tick"]> = true;
+type Event = paths["/ticks"]["get"]["responses"][200]["content"]["text/event-stream"];
+export const data: Event["data"] = { n: 1 };
 `,
     );
   });
