@@ -1,7 +1,10 @@
 // brisk/testing: requests to an app in-process, through `app.fetch`, with its lifespan and dependency overrides.
+import { fromWebRequest } from "./adapters/fetch.ts";
 import type { App } from "./app.ts";
 import type { Dependency } from "./dependency.ts";
+import { toWebResponse } from "./exchange.ts";
 import type { PathParams } from "./path.ts";
+import { CLOSE, type CloseInfo, type SocketPort } from "./websocket.ts";
 
 type Scalar = string | number | boolean;
 
@@ -53,6 +56,14 @@ export interface TestClient {
   patch<Path extends string>(path: Path, options?: TestRequestOptions<Path>): Promise<Response>;
   delete<Path extends string>(path: Path, options?: TestRequestOptions<Path>): Promise<Response>;
   options<Path extends string>(path: Path, options?: TestRequestOptions<Path>): Promise<Response>;
+  /**
+   * Opens a WebSocket to one of the app's `ws` routes, in-process. Rejects with {@link WebSocketRefused} (holding
+   * the HTTP response) when the app refuses the handshake: no such route, a failed dependency.
+   */
+  websocket<Path extends string>(
+    path: Path,
+    options?: Omit<TestRequestOptions<Path>, "json" | "form" | "body">,
+  ): Promise<TestWebSocket>;
   /** Runs the app's lifespan startup; resolves to the client, for `await using client = await testClient(app).start()`. */
   start(): Promise<TestClient>;
   /** Runs the lifespan shutdown and removes the overrides this client set. */
@@ -100,7 +111,7 @@ export function testClient(app: App, options: TestClientOptions = {}): TestClien
   }
   let started = false;
 
-  const request = <Path extends string>(method: Method, path: Path, init: TestRequestOptions<Path> = {}) => {
+  const prepare = <Path extends string>(method: Method, path: Path, init: TestRequestOptions<Path>) => {
     const url = new URL(
       `${baseUrl}${fillPath(path, init.params as Readonly<Record<string, Scalar>> | undefined)}`,
     );
@@ -120,7 +131,30 @@ export function testClient(app: App, options: TestClientOptions = {}): TestClien
       body = fields.toString();
       if (!headers.has("content-type")) headers.set("content-type", "application/x-www-form-urlencoded");
     }
-    return app.fetch(new Request(url, { method, headers, ...(body === undefined ? {} : { body }) }));
+    return new Request(url, { method, headers, ...(body === undefined ? {} : { body }) });
+  };
+  const request = <Path extends string>(method: Method, path: Path, init: TestRequestOptions<Path> = {}) =>
+    app.fetch(prepare(method, path, init));
+
+  const websocket = async <Path extends string>(
+    path: Path,
+    init: Omit<TestRequestOptions<Path>, "json" | "form" | "body"> = {},
+  ): Promise<TestWebSocket> => {
+    const handshake = prepare("GET", path, init);
+    handshake.headers.set("upgrade", "websocket");
+    handshake.headers.set("connection", "Upgrade");
+    const [server, socket] = socketPair();
+    let accepted: (() => void) | undefined;
+    const opened = new Promise<void>((resolve) => {
+      accepted = resolve;
+    });
+    const served = app.upgrade(fromWebRequest(handshake), async () => {
+      accepted?.();
+      return server;
+    });
+    const refusal = await Promise.race([opened.then(() => undefined), served]);
+    if (refusal !== undefined) throw new WebSocketRefused(toWebResponse(refusal, false));
+    return socket;
   };
 
   const stop = async () => {
@@ -145,6 +179,7 @@ export function testClient(app: App, options: TestClientOptions = {}): TestClien
     patch: (path, init) => request("PATCH", path, init),
     delete: (path, init) => request("DELETE", path, init),
     options: (path, init) => request("OPTIONS", path, init),
+    websocket,
     start: async () => {
       await app.start();
       started = true;
@@ -154,4 +189,97 @@ export function testClient(app: App, options: TestClientOptions = {}): TestClien
     [Symbol.asyncDispose]: stop,
   };
   return client;
+}
+
+/** Thrown by {@link TestClient.websocket} when the app refuses the handshake with an HTTP response. */
+export class WebSocketRefused extends Error {
+  readonly response: Response;
+  constructor(response: Response) {
+    super(`The WebSocket handshake was refused with ${response.status}`);
+    this.name = "WebSocketRefused";
+    this.response = response;
+  }
+}
+
+/** The test's end of an in-process WebSocket. */
+export interface TestWebSocket {
+  /** Sends a message: text and bytes as they are, anything else as JSON text. */
+  send(message: unknown): void;
+  /** The next message from the app (text or bytes); rejects once the connection is closed and none is left. */
+  receive(): Promise<string | Uint8Array>;
+  /** The next message, parsed as JSON. */
+  receiveJson(): Promise<unknown>;
+  /** Closes the connection from the test's side. */
+  close(code?: number, reason?: string): void;
+  /** Resolves with the close code and reason, whichever side closed. */
+  readonly closed: Promise<CloseInfo>;
+}
+
+type Listener<T extends unknown[]> = (...args: T) => void;
+
+/**
+ * Two connected ends: the app's, as a {@link SocketPort}, and the test's. Messages are delivered asynchronously
+ * and in order, as a network would.
+ */
+function socketPair(): [SocketPort, TestWebSocket] {
+  const toApp: Listener<[string | Uint8Array]>[] = [];
+  const appClosed: Listener<[number, string]>[] = [];
+  const inbox: (string | Uint8Array)[] = [];
+  const waiting: { resolve: (data: string | Uint8Array) => void; reject: (error: Error) => void }[] = [];
+  let closeInfo: CloseInfo | undefined;
+  /** Set once the close has reached the test's end, after every message sent before it. */
+  let ended = false;
+  let settleClosed: (info: CloseInfo) => void = () => {};
+  const closed = new Promise<CloseInfo>((resolve) => {
+    settleClosed = resolve;
+  });
+  const finish = (code: number, reason: string) => {
+    if (closeInfo !== undefined) return;
+    closeInfo = { code, reason };
+    setImmediate(() => {
+      ended = true;
+      for (const listener of appClosed) listener(code, reason);
+      for (const each of waiting.splice(0)) each.reject(new Error(`The WebSocket closed with ${code}`));
+      settleClosed(closeInfo!);
+    });
+  };
+  const server: SocketPort = {
+    send: async (data) => {
+      if (closeInfo !== undefined) return;
+      setImmediate(() => {
+        const reader = waiting.shift();
+        if (reader !== undefined) reader.resolve(data);
+        else inbox.push(data);
+      });
+    },
+    close: (code, reason) => finish(code, reason),
+    pause: () => {},
+    resume: () => {},
+    onMessage: (listener) => toApp.push(listener),
+    onClose: (listener) => appClosed.push(listener),
+  };
+  const receive = () => {
+    const next = inbox.shift();
+    if (next !== undefined) return Promise.resolve(next);
+    if (ended) return Promise.reject(new Error(`The WebSocket closed with ${closeInfo!.code}`));
+    return new Promise<string | Uint8Array>((resolve, reject) => waiting.push({ resolve, reject }));
+  };
+  const socket: TestWebSocket = {
+    send: (message) => {
+      if (closeInfo !== undefined) throw new Error("The WebSocket is closed");
+      const data =
+        typeof message === "string" || message instanceof Uint8Array ? message : JSON.stringify(message);
+      setImmediate(() => {
+        for (const listener of toApp) listener(data);
+      });
+    },
+    receive,
+    receiveJson: async () => {
+      const data = await receive();
+      return JSON.parse(typeof data === "string" ? data : Buffer.from(data).toString("utf8"));
+    },
+    close: (code = CLOSE.normal, reason = "") => finish(code, reason),
+    closed,
+  };
+  return [server, socket];
 }
