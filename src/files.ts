@@ -8,7 +8,7 @@ import { HTTPException } from "./errors.ts";
 import type { Outgoing } from "./exchange.ts";
 import { mediaTypeOf } from "./internal/mime.ts";
 import { type ByteRange, parseRanges } from "./internal/ranges.ts";
-import { appendHeaders, Reply } from "./responses.ts";
+import { appendHeaders, dedupeContentType, Reply } from "./responses.ts";
 
 /** Options of {@link file}. */
 export interface FileOptions {
@@ -146,9 +146,8 @@ export async function sendOpenFile(
   const etag = `"${size.toString(16)}-${Math.floor(mtime.getTime()).toString(16)}"`;
   const modified = Math.floor(mtime.getTime() / 1000);
   const lastModified = mtime.toUTCString();
-  const type = options.type ?? mediaTypeOf(options.filename ?? send.name);
-  const headers: [string, string][] = [
-    ["content-type", type],
+  let headers: [string, string][] = [
+    ["content-type", options.type ?? mediaTypeOf(options.filename ?? send.name)],
     ["etag", etag],
     ["last-modified", lastModified],
     ["accept-ranges", "bytes"],
@@ -159,6 +158,9 @@ export async function sendOpenFile(
   }
   if (options.headers !== undefined) appendHeaders(headers, new Headers(options.headers));
   if (send.extra !== undefined) appendHeaders(headers, send.extra);
+  // A Content-Type given as a header replaces the guessed one.
+  headers = dedupeContentType(headers);
+  const type = headers.find(([name]) => name === "content-type")![1];
   const done = (status: number, extraHeaders: [string, string][] = []): Outgoing => {
     void handle.close().catch(() => {});
     return { status, headers: [...headers, ...extraHeaders], body: null };

@@ -1,7 +1,7 @@
 import type { App } from "./app.ts";
 import { type CompiledRoute, internalRoute } from "./compile/plan.ts";
 import type { Incoming, Outgoing } from "./exchange.ts";
-import type { StaticFiles } from "./static-files.ts";
+import { StaticFiles } from "./static-files.ts";
 
 const EVERY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
@@ -62,7 +62,9 @@ function below(path: string, rootPath: string, prefix: string): string {
 export function mountRoutes(prefix: string, target: Mountable, defaultRoot: string): CompiledRoute[] {
   const run = (incoming: Incoming): Outgoing | Promise<Outgoing> => {
     const root = incoming.rootPath ?? defaultRoot;
-    const rest = below(incoming.path, root, prefix);
+    let rest = below(incoming.path, root, prefix);
+    // A directory is reached with its trailing slash: static files see the bare prefix as such, to redirect it.
+    if (target instanceof StaticFiles && rest === "/" && !incoming.path.endsWith("/")) rest = "";
     if (typeof target !== "function") {
       return target.handle(new MountedIncoming(incoming, rest, `${root}${prefix}`));
     }

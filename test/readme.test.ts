@@ -19,6 +19,10 @@ const FEATURES = [
   "Lifespan and state",
   "Background tasks",
   "Forms",
+  "File uploads",
+  "Streaming and Server-Sent Events",
+  "Files and static files",
+  "WebSockets",
   "Testing",
 ];
 
