@@ -86,7 +86,15 @@ export function readableFrom<T>(
           controller.close();
           return;
         }
-        controller.enqueue(toBytes(await encode(step.value)));
+        let chunk: Uint8Array;
+        try {
+          chunk = toBytes(await encode(step.value));
+        } catch (error) {
+          // The stream fails with this item: the producer is ended too, so that its `finally` runs.
+          await iterator.return?.();
+          throw error;
+        }
+        controller.enqueue(chunk);
       },
       async cancel() {
         clearTimeout(timer);

@@ -148,8 +148,9 @@ function whenRead(body: ReadableStream<Uint8Array>, done: () => void): ReadableS
       }
     },
     async cancel(reason) {
+      // The source's own cancel (a generator's `finally`) runs before what waits for the response.
+      await reader.cancel(reason).catch(() => {});
       finish();
-      await reader.cancel(reason);
     },
   });
 }

@@ -45,6 +45,7 @@ export class NodeIncoming implements Incoming {
   #request: Request | undefined;
   #aborts: AbortController | undefined;
   #after: (() => void | Promise<void>)[] | undefined;
+  #written: Promise<void> | undefined;
 
   constructor(req: IncomingMessage, res: ServerResponse | undefined, view: ProxyView, socket?: Duplex) {
     this.#req = req;
@@ -110,11 +111,19 @@ export class NodeIncoming implements Incoming {
     return this.#aborts.signal;
   }
 
+  /** Records the writing of a streamed body: the after-response tasks wait for it to settle. */
+  writing(written: Promise<void>): void {
+    this.#written = written;
+  }
+
   afterResponse(task: () => void | Promise<void>): void {
     if (this.#after === undefined) {
       const after: (() => void | Promise<void>)[] = [];
       // "close" follows "finish", and also comes when the client goes away first.
-      this.#closer.once("close", () => void runInOrder(after));
+      this.#closer.once(
+        "close",
+        () => void (this.#written ?? Promise.resolve()).then(() => runInOrder(after)),
+      );
       this.#after = after;
     }
     this.#after.push(task);

@@ -19,6 +19,12 @@ function writeNodeResponse(res: ServerResponse, outgoing: Outgoing): void | Prom
   res.end(outgoing.body ?? undefined);
 }
 
+/**
+ * Writes a web Response, streaming its body with backpressure. When the client goes away the body is cancelled,
+ * and the write settles only once the cancel has run (a generator's \`finally\` included), so that what runs after
+ * the response (dependency cleanup) comes after it. A body that fails midway cuts the connection once what was
+ * written has been flushed, so the client sees an incomplete response; the failure is thrown.
+ */
 async function writeWebResponse(res: ServerResponse, outgoing: Response): Promise<void> {
   const flat: string[] = [];
   for (const [name, value] of outgoing.headers) if (name !== "set-cookie") flat.push(name, value);
@@ -26,23 +32,35 @@ async function writeWebResponse(res: ServerResponse, outgoing: Response): Promis
   res.writeHead(outgoing.status, outgoing.statusText || undefined, flat);
   if (outgoing.body === null || res.req.method === "HEAD") {
     // A HEAD answer has no body: the stream is not read (an endless event stream would never finish).
-    if (outgoing.body !== null) void outgoing.body.cancel().catch(() => {});
+    const cancelled = outgoing.body?.cancel().catch(() => {});
     res.end();
+    await cancelled;
     return;
   }
   const reader = outgoing.body.getReader();
-  res.on("close", () => void reader.cancel().catch(() => {}));
+  let cancelled: Promise<void> | undefined;
+  const gone = new Promise<void>((resolve) =>
+    res.once("close", () => {
+      if (!res.writableFinished) cancelled = reader.cancel().catch(() => {});
+      resolve();
+    }),
+  );
   try {
     for (;;) {
       const { done, value } = await reader.read();
-      if (done) break;
-      // Honour backpressure: wait for the socket to drain before reading more from the stream.
-      if (!res.write(value)) await new Promise((resolve) => res.once("drain", resolve));
-      if (res.destroyed) return;
+      if (done || res.destroyed) break;
+      // Honour backpressure: wait for the socket to drain (or the client to leave) before reading more.
+      if (!res.write(value)) await Promise.race([new Promise((resolve) => res.once("drain", resolve)), gone]);
     }
     res.end();
-  } catch {
-    res.destroy();
+  } catch (error) {
+    // Node sends what was written on its next tick: it is let through before the connection is cut.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (res.socket === null) res.destroy();
+    else res.socket.destroySoon();
+    throw error;
+  } finally {
+    await cancelled;
   }
 }
 
@@ -53,7 +71,7 @@ export function toNodeListener(
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const view = proxyView(options);
   const failed = (req: IncomingMessage, res: ServerResponse, error: unknown) => {
-    app.logger.error(`${req.method} ${req.url}: failed to write the response`, error);
+    app.logger.error(`${req.method} ${req.url}: the response failed while being sent`, error);
     if (!res.headersSent) {
       res.writeHead(500, { "content-type": "application/json" });
       res.end('{"detail":"Internal Server Error"}');
@@ -61,18 +79,22 @@ export function toNodeListener(
       res.destroy();
     }
   };
-  const write = (req: IncomingMessage, res: ServerResponse, outgoing: Outgoing) => {
+  const write = (req: IncomingMessage, res: ServerResponse, outgoing: Outgoing, incoming: NodeIncoming) => {
     try {
       const written = writeNodeResponse(res, outgoing);
-      if (written instanceof Promise) written.catch((error: unknown) => failed(req, res, error));
+      if (written instanceof Promise) {
+        // What runs after the response waits for a streamed body to be done with, cancelled or not.
+        incoming.writing(written.catch((error: unknown) => failed(req, res, error)));
+      }
     } catch (error) {
       failed(req, res, error);
     }
   };
   return (req, res) => {
-    const outgoing = app.handle(new NodeIncoming(req, res, view));
-    if (outgoing instanceof Promise) outgoing.then((done) => write(req, res, done));
-    else write(req, res, outgoing);
+    const incoming = new NodeIncoming(req, res, view);
+    const outgoing = app.handle(incoming);
+    if (outgoing instanceof Promise) outgoing.then((done) => write(req, res, done, incoming));
+    else write(req, res, outgoing, incoming);
   };
 }
 

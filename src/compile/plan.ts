@@ -185,9 +185,19 @@ export function compileRoute(definition: RouteDefinition, options: RouteOptions)
     return outgoing;
   }
 
-  /** Background tasks of a route without dependencies (with them, the dependency path schedules everything). */
+  /**
+   * Background tasks of a route without dependencies (with them, the dependency path schedules everything). A
+   * streaming handler's generator runs while the response is sent and may add tasks then: they are read after.
+   */
   function scheduleTasks(incoming: Incoming, context: RequestContext): void {
-    const tasks = usesDependencies ? undefined : RequestContext.tasksOf(context);
+    if (usesDependencies) return;
+    if (streamer !== undefined) {
+      incoming.afterResponse(() =>
+        finishRequest(RequestContext.tasksOf(context), undefined, undefined, logger, name),
+      );
+      return;
+    }
+    const tasks = RequestContext.tasksOf(context);
     if (tasks !== undefined) {
       incoming.afterResponse(() => finishRequest(tasks, undefined, undefined, logger, name));
     }
@@ -228,8 +238,10 @@ export function compileRoute(definition: RouteDefinition, options: RouteOptions)
       failure = error;
       throw error;
     } finally {
-      const tasks = succeeded ? RequestContext.tasksOf(context) : undefined;
-      incoming.afterResponse(() => finishRequest(tasks, solver, failure, logger, name));
+      // Read when the response is done: a streaming handler's generator may have added tasks while it ran.
+      incoming.afterResponse(() =>
+        finishRequest(succeeded ? RequestContext.tasksOf(context) : undefined, solver, failure, logger, name),
+      );
     }
   }
 
