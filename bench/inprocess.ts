@@ -28,6 +28,12 @@ class Fake {
   readBody() {
     return Promise.resolve(this.body!);
   }
+  async *readBodyStream(): AsyncIterable<Uint8Array> {
+    if (this.body !== undefined) yield this.body;
+  }
+  get signal(): AbortSignal {
+    return new AbortController().signal;
+  }
   toRequest(): Request {
     throw new Error("no");
   }
