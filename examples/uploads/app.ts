@@ -34,10 +34,13 @@ function safeName(filename: string): string {
 /** Claims a free name for a new file (`report.pdf`, then `report-1.pdf`, ...) by creating it exclusively. */
 async function claimName(filename: string): Promise<string> {
   const wanted = safeName(filename);
-  const extension = extname(wanted);
+  // A long "extension" is just part of the name.
+  const extension = extname(wanted).length <= 10 ? extname(wanted) : "";
   const stem = wanted.slice(0, wanted.length - extension.length);
   for (let attempt = 0; ; attempt++) {
-    const name = attempt === 0 ? wanted : `${stem}-${attempt}${extension}`;
+    const suffix = attempt === 0 ? "" : `-${attempt}`;
+    // The suffix must not push the name past the 100 characters a stored name may have.
+    const name = `${stem.slice(0, 100 - suffix.length - extension.length)}${suffix}${extension}`;
     try {
       await (await open(join(directory, name), "wx")).close();
       return name;

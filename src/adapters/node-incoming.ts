@@ -100,6 +100,12 @@ export class NodeIncoming implements Incoming {
       : streamWebBody(body, limit);
   }
 
+  /** Aborts the signal as if the client had gone: the server is ending the exchange (shutting down). */
+  abort(): void {
+    this.#aborts ??= new AbortController();
+    this.#aborts.abort();
+  }
+
   get signal(): AbortSignal {
     if (this.#aborts === undefined) {
       const aborts = new AbortController();

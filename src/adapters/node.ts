@@ -9,9 +9,8 @@ import { NodeWebSockets } from "./node-websocket.ts";
 
 export type { ProxyOptions } from "./node-incoming.ts";
 
-/** Writes an outgoing response to a Node response; HEAD answers carry headers only (Node drops the body). */
-function writeNodeResponse(res: ServerResponse, outgoing: Outgoing): void | Promise<void> {
-  if (outgoing instanceof Response) return writeWebResponse(res, outgoing);
+/** Writes a plain outgoing response to a Node response; HEAD answers carry headers only (Node drops the body). */
+function writePlainResponse(res: ServerResponse, outgoing: Exclude<Outgoing, Response>): void {
   const flat: string[] = [];
   for (const [name, value] of outgoing.headers) flat.push(name, value);
   if (outgoing.body !== null) flat.push("content-length", String(byteLength(outgoing.body)));
@@ -21,11 +20,16 @@ function writeNodeResponse(res: ServerResponse, outgoing: Outgoing): void | Prom
 
 /**
  * Writes a web Response, streaming its body with backpressure. When the client goes away the body is cancelled,
- * and the write settles only once the cancel has run (a generator's \`finally\` included), so that what runs after
+ * and the write settles only once the cancel has run (a generator's `finally` included), so that what runs after
  * the response (dependency cleanup) comes after it. A body that fails midway cuts the connection once what was
  * written has been flushed, so the client sees an incomplete response; the failure is thrown.
  */
-async function writeWebResponse(res: ServerResponse, outgoing: Response): Promise<void> {
+async function writeWebResponse(
+  res: ServerResponse,
+  outgoing: Response,
+  incoming: NodeIncoming,
+  eventStreams: Set<() => void> | undefined,
+): Promise<void> {
   const flat: string[] = [];
   for (const [name, value] of outgoing.headers) if (name !== "set-cookie") flat.push(name, value);
   for (const cookie of outgoing.headers.getSetCookie()) flat.push("set-cookie", cookie);
@@ -39,18 +43,46 @@ async function writeWebResponse(res: ServerResponse, outgoing: Response): Promis
   }
   const reader = outgoing.body.getReader();
   let cancelled: Promise<void> | undefined;
-  const gone = new Promise<void>((resolve) =>
-    res.once("close", () => {
-      if (!res.writableFinished) cancelled = reader.cancel().catch(() => {});
-      resolve();
-    }),
-  );
+  res.once("close", () => {
+    if (!res.writableFinished) cancelled = reader.cancel().catch(() => {});
+  });
+  // An event stream never ends on its own: a server shutting down ends it (its client will reconnect elsewhere).
+  const end = () => {
+    // The handler is told (a generator waiting for its next event wakes up), the stream ends cleanly, and the
+    // connection closes after it rather than waiting, idle, for another request.
+    incoming.abort();
+    // Taken now: Node detaches the socket from the response as it finishes.
+    const socket = res.socket;
+    res.once("finish", () => socket?.end());
+    cancelled ??= reader.cancel().catch(() => {});
+  };
+  const isEvents = outgoing.headers.get("content-type")?.startsWith("text/event-stream") === true;
+  if (isEvents) eventStreams?.add(end);
+  /** Until the socket takes more (or the client has left). */
+  const drained = () =>
+    new Promise<void>((resolve) => {
+      if (res.destroyed) return resolve();
+      const done = () => {
+        res.off("drain", done);
+        res.off("close", done);
+        resolve();
+      };
+      res.on("drain", done);
+      res.on("close", done);
+    });
+  // Node holds the headers back until the first chunk: a stream with nothing to say yet (a quiet event stream)
+  // gets them sent at once, so the client knows the request was answered.
+  let first: ReadableStreamReadResult<Uint8Array> | undefined;
+  const reading = reader.read().then((step) => (first = step));
+  reading.catch(() => {});
+  await new Promise((resolve) => setImmediate(resolve));
+  if (first === undefined && !res.destroyed) res.flushHeaders();
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
+    for (let step = await reading; ; step = await reader.read()) {
+      const { done, value } = step;
       if (done || res.destroyed) break;
       // Honour backpressure: wait for the socket to drain (or the client to leave) before reading more.
-      if (!res.write(value)) await Promise.race([new Promise((resolve) => res.once("drain", resolve)), gone]);
+      if (!res.write(value)) await drained();
     }
     res.end();
   } catch (error) {
@@ -60,6 +92,7 @@ async function writeWebResponse(res: ServerResponse, outgoing: Response): Promis
     else res.socket.destroySoon();
     throw error;
   } finally {
+    eventStreams?.delete(end);
     await cancelled;
   }
 }
@@ -68,6 +101,15 @@ async function writeWebResponse(res: ServerResponse, outgoing: Response): Promis
 export function toNodeListener(
   app: App,
   options: ProxyOptions = {},
+): (req: IncomingMessage, res: ServerResponse) => void {
+  return createListener(app, options, undefined);
+}
+
+/** The listener; `eventStreams` (for `listen`) collects how to end the event streams being sent. */
+function createListener(
+  app: App,
+  options: ProxyOptions,
+  eventStreams: Set<() => void> | undefined,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const view = proxyView(options);
   const failed = (req: IncomingMessage, res: ServerResponse, error: unknown) => {
@@ -81,11 +123,11 @@ export function toNodeListener(
   };
   const write = (req: IncomingMessage, res: ServerResponse, outgoing: Outgoing, incoming: NodeIncoming) => {
     try {
-      const written = writeNodeResponse(res, outgoing);
-      if (written instanceof Promise) {
+      if (outgoing instanceof Response) {
         // What runs after the response waits for a streamed body to be done with, cancelled or not.
+        const written = writeWebResponse(res, outgoing, incoming, eventStreams);
         incoming.writing(written.catch((error: unknown) => failed(req, res, error)));
-      }
+      } else writePlainResponse(res, outgoing);
     } catch (error) {
       failed(req, res, error);
     }
@@ -122,7 +164,8 @@ export interface Listening {
 export async function listen(app: App, options: ListenOptions = {}): Promise<Listening> {
   // The lifespan's startup runs before the port opens: if it fails, the server never accepts a request.
   await app.start();
-  const server = createServer(toNodeListener(app, options));
+  const eventStreams = new Set<() => void>();
+  const server = createServer(createListener(app, options, eventStreams));
   const sockets = new NodeWebSockets(app, options);
   server.on("upgrade", sockets.upgrade);
   const host = options.host ?? "127.0.0.1";
@@ -149,7 +192,8 @@ export async function listen(app: App, options: ListenOptions = {}): Promise<Lis
         server.close(() => resolve());
         server.closeIdleConnections();
       });
-      // Open WebSockets would hold the server open: they are told the server is going away.
+      // Open WebSockets and event streams would hold the server open: they are ended.
+      for (const end of eventStreams) end();
       await sockets.close();
       await drained;
       // Shutdown code runs once in-flight requests have finished.

@@ -8,7 +8,9 @@ import { forbidsBody } from "../compile/response.ts";
 import type { InputSpec } from "../compile/sources.ts";
 import type { Dependency } from "../dependency.ts";
 import { BriskError } from "../errors.ts";
+import { formSchemaOf } from "../form.ts";
 import { canonicalJson } from "../internal/canonical-json.ts";
+import { multipartSpecOf } from "../multipart.ts";
 import type { ParamSchema, RouteSpec, SchemaShape } from "../route.ts";
 import { isStandardSchema, type JsonSchema, type StandardSchemaV1 } from "../schema/standard.ts";
 import { isZodSchema } from "../schema/zod.ts";
@@ -354,7 +356,9 @@ function buildOperation(
   let answers413 = false;
   // A scheme that turns requests away answers 401 with brisk's {"detail": ...} body.
   const enforced = dependencies.some((dep) => dep.security !== undefined && !dep.security.optional);
-  const errorCodes = [...(enforced ? ["401"] : []), ...(hasBody ? ["413", "415"] : [])];
+  // A JSON body of another media type is a 415; a form's fields are simply missing from one (a 422).
+  const isJson = hasBody && formSchemaOf(body) === undefined && multipartSpecOf(body) === undefined;
+  const errorCodes = [...(enforced ? ["401"] : []), ...(hasBody ? ["413"] : []), ...(isJson ? ["415"] : [])];
   if (!coversClientErrors) {
     for (const code of errorCodes) {
       if (declares(code)) continue;
