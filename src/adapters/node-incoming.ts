@@ -109,9 +109,11 @@ export class NodeIncoming implements Incoming {
   get signal(): AbortSignal {
     if (this.#aborts === undefined) {
       const aborts = new AbortController();
-      const res = this.#closer;
-      if (res.destroyed && !res.writableFinished) aborts.abort();
-      else res.once("close", () => res.writableFinished || aborts.abort());
+      // A response that was sent in full was not abandoned; a WebSocket's connection ending always ends the exchange.
+      const completed = () => this.#res?.writableFinished === true;
+      const closer = this.#closer;
+      if (closer.destroyed && !completed()) aborts.abort();
+      else closer.once("close", () => completed() || aborts.abort());
       this.#aborts = aborts;
     }
     return this.#aborts.signal;

@@ -59,6 +59,7 @@ export class NodeWebSockets {
   readonly #view: ReturnType<typeof proxyView>;
   readonly #server = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD });
   readonly #open = new Set<WebSocket>();
+  #closing = false;
 
   constructor(app: App, options: ProxyOptions = {}) {
     this.#app = app;
@@ -79,12 +80,18 @@ export class NodeWebSockets {
     }
     const incoming = new NodeIncoming(req, undefined, this.#view, socket);
     const accept = () =>
-      new Promise<SocketPort>((resolve) => {
+      new Promise<SocketPort>((resolve, reject) => {
+        // ws answers a malformed handshake itself (400) and drops a client that left: it then never calls back.
+        const left = () => reject(new Error("The WebSocket handshake did not complete"));
+        socket.once("close", left);
         this.#server.handleUpgrade(req, socket, head, (ws) => {
+          socket.off("close", left);
           this.#open.add(ws);
           ws.on("close", () => this.#open.delete(ws));
           ws.on("error", () => ws.terminate());
           resolve(portOf(ws));
+          // Accepted while the server shuts down: told at once.
+          if (this.#closing) ws.close(CLOSE.goingAway, "Server shutting down");
         });
       });
     this.#app.upgrade(incoming, accept).then(
@@ -106,6 +113,7 @@ export class NodeWebSockets {
    * which the remaining ones are cut.
    */
   async close(graceMs = 5000): Promise<void> {
+    this.#closing = true;
     const open = [...this.#open];
     if (open.length === 0) return;
     const ended = open.map((ws) => new Promise<void>((resolve) => ws.once("close", () => resolve())));

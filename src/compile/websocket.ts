@@ -79,7 +79,14 @@ export function compileWebSocketRoute(
         await solver.exit(error, logger, name);
         return refuse(error, incoming);
       }
-      const port = await accept();
+      let port: SocketPort;
+      try {
+        port = await accept();
+      } catch (error) {
+        // The handshake failed or the client left: there is nobody to answer, only cleanup to run.
+        await solver.exit(error, logger, name);
+        return undefined;
+      }
       if (issues.length > 0) {
         await port.send(JSON.stringify({ detail: issues })).catch(() => {});
         port.close(CLOSE.policyViolation, "Invalid request");
