@@ -1,8 +1,9 @@
 // WebSockets on Node's `http` server, through `ws`: the server's "upgrade" event hands brisk the handshake.
 
 import { type IncomingMessage, STATUS_CODES } from "node:http";
+import { createRequire } from "node:module";
 import type { Duplex } from "node:stream";
-import { type WebSocket, WebSocketServer } from "ws";
+import type { WebSocket, WebSocketServer } from "ws";
 import type { App } from "../app.ts";
 import { type Outgoing, toWebResponse } from "../exchange.ts";
 import { CLOSE, type SocketPort } from "../websocket.ts";
@@ -57,13 +58,22 @@ async function refuse(socket: Duplex, outgoing: Outgoing): Promise<void> {
 export class NodeWebSockets {
   readonly #app: App;
   readonly #view: ReturnType<typeof proxyView>;
-  readonly #server = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD });
+  #server: WebSocketServer | undefined;
   readonly #open = new Set<WebSocket>();
   #closing = false;
 
   constructor(app: App, options: ProxyOptions = {}) {
     this.#app = app;
     this.#view = proxyView(options);
+  }
+
+  /** ws's server, loaded by the first handshake: an app that serves no WebSocket does not pay for it. */
+  #webSockets(): WebSocketServer {
+    if (this.#server === undefined) {
+      const { WebSocketServer: Server } = createRequire(import.meta.url)("ws") as typeof import("ws");
+      this.#server = new Server({ noServer: true, maxPayload: MAX_PAYLOAD });
+    }
+    return this.#server;
   }
 
   /** The server's "upgrade" listener. */
@@ -84,7 +94,7 @@ export class NodeWebSockets {
         // ws answers a malformed handshake itself (400) and drops a client that left: it then never calls back.
         const left = () => reject(new Error("The WebSocket handshake did not complete"));
         socket.once("close", left);
-        this.#server.handleUpgrade(req, socket, head, (ws) => {
+        this.#webSockets().handleUpgrade(req, socket, head, (ws) => {
           socket.off("close", left);
           this.#open.add(ws);
           ws.on("close", () => this.#open.delete(ws));

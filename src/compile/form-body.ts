@@ -1,9 +1,10 @@
 // Reading form bodies (`form()` and `multipart()`): URL-encoded forms from their bytes, multipart forms as they
 // stream in, through busboy, with every limit enforced while reading.
 
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import type { Readable } from "node:stream";
-import busboy from "busboy";
+import type busboy from "busboy";
 import { HTTPException } from "../errors.ts";
 import { parseMediaType } from "../internal/media-type.ts";
 import { parseQuery } from "../internal/query.ts";
@@ -87,6 +88,14 @@ export interface MultipartReading {
   readonly tempDir: string | undefined;
 }
 
+let busboyModule: typeof busboy | undefined;
+
+/** busboy, loaded by the first multipart body: an app that reads none does not pay for it. */
+function loadBusboy(): typeof busboy {
+  busboyModule ??= createRequire(import.meta.url)("busboy") as typeof busboy;
+  return busboyModule;
+}
+
 function accepts(types: readonly string[], type: string): boolean {
   return types.some((each) => each === type || (each.endsWith("/*") && type.startsWith(each.slice(0, -1))));
 }
@@ -112,7 +121,7 @@ export async function parseMultipart(
   const tempDir = reading.tempDir ?? tmpdir();
   let parser: busboy.Busboy;
   try {
-    parser = busboy({
+    parser = loadBusboy()({
       headers: { "content-type": contentType },
       defParamCharset: "utf8",
       limits: {
