@@ -3,6 +3,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { App } from "../app.ts";
+import { BriskError } from "../errors.ts";
 import { byteLength, type Outgoing } from "../exchange.ts";
 import { NodeIncoming, type ProxyOptions, proxyView } from "./node-incoming.ts";
 import { NodeWebSockets } from "./node-websocket.ts";
@@ -105,11 +106,22 @@ export function toNodeListener(
   return createListener(app, options, undefined);
 }
 
-/** The listener; `eventStreams` (for `listen`) collects how to end the event streams being sent. */
+/** What `listen` shares with its listener: how to end event streams, whether it is closing, the health path. */
+interface ServerState {
+  readonly eventStreams: Set<() => void>;
+  /** Set once `close()` has begun: responses then close their connection, and the health check says 503. */
+  draining: boolean;
+  readonly healthPath: string | undefined;
+}
+
+const HEALTHY = '{"status":"ok"}';
+const DRAINING = '{"status":"draining"}';
+
+/** The listener; `state` is the server's when `listen` made it. */
 function createListener(
   app: App,
   options: ProxyOptions,
-  eventStreams: Set<() => void> | undefined,
+  state: ServerState | undefined,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const view = proxyView(options);
   const failed = (req: IncomingMessage, res: ServerResponse, error: unknown) => {
@@ -125,14 +137,32 @@ function createListener(
     try {
       if (outgoing instanceof Response) {
         // What runs after the response waits for a streamed body to be done with, cancelled or not.
-        const written = writeWebResponse(res, outgoing, incoming, eventStreams);
+        const written = writeWebResponse(res, outgoing, incoming, state?.eventStreams);
         incoming.writing(written.catch((error: unknown) => failed(req, res, error)));
       } else writePlainResponse(res, outgoing);
     } catch (error) {
       failed(req, res, error);
     }
   };
+  const healthPath = state?.healthPath;
   return (req, res) => {
+    if (state !== undefined) {
+      // A server shutting down answers what reaches it, but keeps no connection open for more.
+      if (state.draining) res.shouldKeepAlive = false;
+      if (req.url === healthPath && (req.method === "GET" || req.method === "HEAD")) {
+        const body = state.draining ? DRAINING : HEALTHY;
+        res.writeHead(state.draining ? 503 : 200, [
+          "content-type",
+          "application/json",
+          "content-length",
+          String(body.length),
+          "cache-control",
+          "no-store",
+        ]);
+        res.end(body);
+        return;
+      }
+    }
     const incoming = new NodeIncoming(req, res, view);
     const outgoing = app.handle(incoming);
     if (outgoing instanceof Promise) outgoing.then((done) => write(req, res, done, incoming));
@@ -146,6 +176,12 @@ export interface ListenOptions extends ProxyOptions {
   readonly host?: string;
   /** 0 picks any free port. @default 8000 */
   readonly port?: number;
+  /**
+   * A path answered by the server itself, before the app: 200 `{"status":"ok"}`, and 503
+   * `{"status":"draining"}` once `close()` has begun, so that a load balancer stops sending requests. Off unless
+   * given.
+   */
+  readonly healthPath?: string;
 }
 
 /** A running server. */
@@ -154,8 +190,9 @@ export interface Listening {
   /** `http://host:port`, with the port actually bound. */
   readonly url: string;
   /**
-   * Stops accepting, lets in-flight requests finish (closing idle keep-alive sockets at once, and WebSockets
-   * with 1001), runs the app's lifespan shutdown, then resolves.
+   * Stops accepting, lets in-flight requests finish (closing idle keep-alive sockets at once, answering what
+   * still arrives on busy ones with `Connection: close`, ending event streams, closing WebSockets with 1001), runs
+   * the app's lifespan shutdown, then resolves.
    */
   close(): Promise<void>;
 }
@@ -164,8 +201,15 @@ export interface Listening {
 export async function listen(app: App, options: ListenOptions = {}): Promise<Listening> {
   // The lifespan's startup runs before the port opens: if it fails, the server never accepts a request.
   await app.start();
-  const eventStreams = new Set<() => void>();
-  const server = createServer(createListener(app, options, eventStreams));
+  const healthPath = options.healthPath;
+  if (healthPath !== undefined && (!healthPath.startsWith("/") || /[?#\s]/.test(healthPath))) {
+    throw new BriskError(
+      "BRISK_INVALID_OPTION",
+      `healthPath must be a path starting with "/", got "${healthPath}"`,
+    );
+  }
+  const state: ServerState = { eventStreams: new Set(), draining: false, healthPath };
+  const server = createServer(createListener(app, options, state));
   const sockets = new NodeWebSockets(app, options);
   server.on("upgrade", sockets.upgrade);
   const host = options.host ?? "127.0.0.1";
@@ -188,12 +232,13 @@ export async function listen(app: App, options: ListenOptions = {}): Promise<Lis
     server,
     url: `http://${shown}:${port}`,
     close: async () => {
+      state.draining = true;
       const drained = new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
       });
       // Open WebSockets and event streams would hold the server open: they are ended.
-      for (const end of eventStreams) end();
+      for (const end of state.eventStreams) end();
       await sockets.close();
       await drained;
       // Shutdown code runs once in-flight requests have finished.

@@ -4,6 +4,7 @@ import { isBriskError } from "../errors.ts";
 import { EntrypointError, loadEntrypoint } from "./entrypoint.ts";
 import { serveWithReload } from "./reload.ts";
 import { serve } from "./serve.ts";
+import { isWorker, superviseWorkers } from "./workers.ts";
 
 const USAGE = `Usage: brisk serve <module>:<export> [options]
        brisk openapi <module>:<export> [-o <file>]
@@ -25,6 +26,10 @@ Options of serve:
   --forwarded-allow-ips <list>
                       comma-separated addresses and CIDR networks trusted with proxy headers,
                       or * for all (default $FORWARDED_ALLOW_IPS or 127.0.0.1)
+  --workers <n>       run n processes on the port (node:cluster); a worker that dies is
+                      started again, SIGTERM drains them all (default 1)
+  --health-path <path>
+                      answer GET <path> with 200, and 503 while shutting down (default: off)
   --reload            restart when a source file changes (development)
   -h, --help          show this help`;
 
@@ -57,6 +62,13 @@ function parsePort(text: string): number {
   return port;
 }
 
+function parseWorkers(text: string): number {
+  const workers = Number(text);
+  if (!/^\d+$/.test(text) || workers < 1 || workers > 256)
+    fail(`--workers must be a number from 1 to 256, got "${text}"`);
+  return workers;
+}
+
 /** Runs the command line `brisk <command> ...`. */
 export async function main(argv: readonly string[]): Promise<void> {
   const [command, ...rest] = argv;
@@ -83,13 +95,27 @@ export async function main(argv: readonly string[]): Promise<void> {
   }
   const proxyHeaders = !values["no-proxy-headers"];
   const forwardedAllowIps = values["forwarded-allow-ips"];
+  const workers = parseWorkers(values.workers ?? "1");
+  const healthPath = values["health-path"];
+  if (healthPath !== undefined && !/^\/[^?#\s]*$/.test(healthPath)) {
+    fail(`--health-path must be a path starting with "/", got "${healthPath}"`);
+  }
+  if (values.reload && workers > 1) fail("--reload and --workers cannot be combined");
   if (values.reload) {
     const args = [entrypoint, "--host", host, "--port", String(port)];
     if (rootPath !== undefined) args.push("--root-path", rootPath);
     if (!proxyHeaders) args.push("--no-proxy-headers");
     if (forwardedAllowIps !== undefined) args.push("--forwarded-allow-ips", forwardedAllowIps);
+    if (healthPath !== undefined) args.push("--health-path", healthPath);
     serveWithReload(args, process.cwd());
     return;
+  }
+  if (workers > 1 && !isWorker()) {
+    const code = await superviseWorkers(workers, (url) =>
+      console.log(`brisk: serving ${entrypoint} at ${url} with ${workers} workers`),
+    );
+    if (code === 0) console.error("brisk: stopped");
+    process.exit(code);
   }
   try {
     await serve({
@@ -97,6 +123,8 @@ export async function main(argv: readonly string[]): Promise<void> {
       host,
       port,
       proxyHeaders,
+      worker: isWorker(),
+      ...(healthPath === undefined ? {} : { healthPath }),
       ...(rootPath === undefined ? {} : { rootPath }),
       ...(forwardedAllowIps === undefined ? {} : { forwardedAllowIps }),
     });
@@ -123,6 +151,8 @@ function parseServeArgs(args: string[]) {
       "proxy-headers": { type: "boolean" },
       "no-proxy-headers": { type: "boolean" },
       "forwarded-allow-ips": { type: "string" },
+      workers: { type: "string" },
+      "health-path": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });

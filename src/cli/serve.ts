@@ -1,4 +1,5 @@
 import { listen, type ProxyOptions } from "../adapters/node.ts";
+import type { App } from "../app.ts";
 import { loadEntrypoint } from "./entrypoint.ts";
 
 /** Options of `brisk serve`. */
@@ -11,6 +12,13 @@ export interface ServeOptions extends ProxyOptions {
    * @default 25000
    */
   readonly drainMs?: number;
+  /** Answered 200 by the server itself, 503 while draining (see `listen`'s `healthPath`). */
+  readonly healthPath?: string;
+  /**
+   * A worker of `--workers`: it prints nothing of its own (the primary announces the address), and leaves
+   * SIGINT to the primary, which forwards one SIGTERM to every worker.
+   */
+  readonly worker?: boolean;
 }
 
 /**
@@ -28,7 +36,7 @@ export async function serve(options: ServeOptions): Promise<void> {
       process.exit(1);
     }
     stopping = true;
-    console.error(`brisk: ${signal} received, finishing in-flight requests`);
+    if (options.worker !== true) console.error(`brisk: ${signal} received, finishing in-flight requests`);
     const deadline = setTimeout(() => {
       console.error("brisk: drain deadline passed, closing remaining connections");
       server.server.closeAllConnections();
@@ -36,7 +44,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     deadline.unref();
     server.close().then(
       () => {
-        console.error("brisk: stopped");
+        if (options.worker !== true) console.error("brisk: stopped");
         process.exit(0);
       },
       (error: unknown) => {
@@ -47,11 +55,16 @@ export async function serve(options: ServeOptions): Promise<void> {
     );
   };
   // Installed before the address is printed: whoever waits for that line may signal at once.
-  process.on("SIGINT", stop);
+  process.on("SIGINT", options.worker === true ? () => {} : stop);
   process.on("SIGTERM", stop);
+  if (options.worker === true) return;
 
   console.log(`brisk: serving ${options.entrypoint} at ${server.url}`);
-  const { openapiUrl, docsUrl } = app.settings;
-  if (openapiUrl !== null && docsUrl !== null)
-    console.log(`brisk: docs at ${server.url}${docsUrl ?? "/docs"}`);
+  announceDocs(app.settings, server.url);
+}
+
+/** The docs line printed after the address, when the app serves docs. */
+export function announceDocs(settings: App["settings"], url: string): void {
+  if (settings.openapiUrl !== null && settings.docsUrl !== null)
+    console.log(`brisk: docs at ${url}${settings.docsUrl ?? "/docs"}`);
 }
