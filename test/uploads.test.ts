@@ -1198,7 +1198,7 @@ describe("a 200 MiB upload to a server in its own process", () => {
 
   test("is streamed to disk: the server's memory stays under idle + 100 MiB, and the file arrives whole", {
     timeout: 180_000,
-  }, async () => {
+  }, async (t) => {
     // A first upload loads and compiles everything the big one uses.
     const warm = await uploadRandom(4 * MiB);
     assert.equal(warm.answer.status, 200, warm.answer.body);
@@ -1230,6 +1230,7 @@ describe("a 200 MiB upload to a server in its own process", () => {
     assert.equal(result.answer.status, 200, result.answer.body);
     assert.deepEqual(JSON.parse(result.answer.body), { sha256: result.sent, size, onDisk: true });
     const shown = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
+    t.diagnostic(`idle ${shown(idle)}, peak ${shown(peak)} while receiving ${shown(size)}`);
     assert.ok(samples > 0, "the memory was sampled");
     assert.ok(
       peak < idle + 100 * MiB,
