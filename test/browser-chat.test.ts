@@ -9,14 +9,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import type { BrowserContext, Page } from "playwright-core";
 import WebSocket from "ws";
 import { describeJournal, type Journal, launchChromium, record, skipReason } from "./helpers/chromium.ts";
-import { isRunning, killOnExit, type Spawned, STEP_MS, start, stop, waitFor } from "./helpers/processes.ts";
+import { killOnExit, type Spawned, STEP_MS, serveExample, stop, waitFor } from "./helpers/processes.ts";
 
-const REPO = fileURLToPath(new URL("..", import.meta.url));
-const CLI = join(REPO, "bin", "brisk.mjs");
 const TEST_MS = 5 * STEP_MS;
 
 interface StoredMessage {
@@ -37,14 +34,9 @@ describe("the chat example's page, in chromium", { skip: missingReason ?? false 
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "brisk-browser-chat-test-"));
-    const server = start(process.execPath, [CLI, "serve", "examples/chat/app.ts:app", "--port", "0"]);
-    brisk = server;
-    const address = await waitFor(
-      () => /^brisk: serving \S+ at (http:\/\/\S+?)\r?$/m.exec(server.output())?.[1],
-      () => `brisk prints the address it serves\n${server.output()}`,
-      () => isRunning(server),
-    );
-    origin = new URL(address).origin;
+    const served = await serveExample("examples/chat/app.ts:app");
+    brisk = served.server;
+    origin = served.origin;
 
     context = await launchChromium(join(dir, "chromium-profile"));
   });

@@ -91,3 +91,16 @@ export async function waitFor<T>(
     await sleep(100);
   }
 }
+
+/** `brisk serve <entrypoint> --port 0` from the repository, once it has printed the origin it serves. */
+export async function serveExample(
+  entrypoint: string,
+): Promise<{ readonly server: Spawned; readonly origin: string }> {
+  const server = start(process.execPath, [`${REPO}/bin/brisk.mjs`, "serve", entrypoint, "--port", "0"]);
+  const address = await waitFor(
+    () => /^brisk: serving \S+ at (http:\/\/\S+?)\r?$/m.exec(server.output())?.[1],
+    () => `brisk prints the address it serves\n${server.output()}`,
+    () => isRunning(server),
+  );
+  return { server, origin: new URL(address).origin };
+}
