@@ -8,6 +8,7 @@ import { type Incoming, type Outgoing, toWebResponse } from "./exchange.ts";
 import { createDispatcher, type ExceptionHandler, withoutRoot } from "./handle.ts";
 import { decodePath } from "./internal/percent.ts";
 import { type Lifespan, LifespanRunner, type State } from "./lifespan.ts";
+import { type Limits, type ResolvedLimits, resolveLimits } from "./limits.ts";
 import { consoleLogger, type Logger } from "./logger.ts";
 import { Matcher } from "./matcher.ts";
 import { type Middleware, streamedByRoute, withMiddleware } from "./middleware.ts";
@@ -78,6 +79,8 @@ export interface AppOptions {
    * @default 1048576
    */
   readonly bodyLimit?: number;
+  /** What the server accepts besides the body: URL and header sizes, timeouts, connections (see {@link Limits}). */
+  readonly limits?: Limits;
   /** Where errors and server messages go. Defaults to standard error. */
   readonly logger?: Logger;
   /**
@@ -105,6 +108,8 @@ const EMPTY_STATE: State = Object.freeze({}) as State;
  */
 export class App extends Routes {
   readonly settings: Readonly<AppOptions>;
+  /** The server limits, defaults applied. */
+  readonly limits: ResolvedLimits;
   readonly logger: Logger;
   /**
    * Replacements for dependencies, consulted on every request: `app.overrides.set(db, fakeDb)` in a test, and
@@ -147,6 +152,7 @@ export class App extends Routes {
         );
       }
     }
+    this.limits = resolveLimits(options.limits);
     const rootPath = options.rootPath?.replace(/\/+$/, "");
     this.settings = { ...options, bodyLimit, ...(rootPath === undefined ? {} : { rootPath }) };
     if (options.lifespan !== undefined) this.#lifespan.add(options.lifespan);

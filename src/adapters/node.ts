@@ -109,9 +109,22 @@ export function toNodeListener(
 /** What `listen` shares with its listener: how to end event streams, whether it is closing, the health path. */
 interface ServerState {
   readonly eventStreams: Set<() => void>;
+  /** Connections beyond `limits.connections`: their requests are answered 503. */
+  readonly refused: WeakSet<object>;
   /** Set once `close()` has begun: responses then close their connection, and the health check says 503. */
   draining: boolean;
   readonly healthPath: string | undefined;
+}
+
+const URI_TOO_LONG = '{"detail":"URI Too Long"}';
+const HEADERS_TOO_LARGE = '{"detail":"Request Header Fields Too Large"}';
+const OVERLOADED = '{"detail":"Service Unavailable: too many connections"}';
+
+/** Answers a request the server refuses before the app sees it, and closes the connection. */
+function refuse(res: ServerResponse, status: number, body: string): void {
+  res.shouldKeepAlive = false;
+  res.writeHead(status, ["content-type", "application/json", "content-length", String(body.length)]);
+  res.end(body);
 }
 
 const HEALTHY = '{"status":"ok"}';
@@ -145,8 +158,13 @@ function createListener(
     }
   };
   const healthPath = state?.healthPath;
+  const { urlBytes, headerCount } = app.limits;
   return (req, res) => {
+    // Node measures the request line and headers together; the target and the field count have limits of their own.
+    if ((req.url?.length ?? 0) > urlBytes) return refuse(res, 414, URI_TOO_LONG);
+    if (req.rawHeaders.length > headerCount * 2) return refuse(res, 431, HEADERS_TOO_LARGE);
     if (state !== undefined) {
+      if (state.refused.has(req.socket)) return refuse(res, 503, OVERLOADED);
       // A server shutting down answers what reaches it, but keeps no connection open for more.
       if (state.draining) res.shouldKeepAlive = false;
       if (req.url === healthPath && (req.method === "GET" || req.method === "HEAD")) {
@@ -208,8 +226,30 @@ export async function listen(app: App, options: ListenOptions = {}): Promise<Lis
       `healthPath must be a path starting with "/", got "${healthPath}"`,
     );
   }
-  const state: ServerState = { eventStreams: new Set(), draining: false, healthPath };
-  const server = createServer(createListener(app, options, state));
+  const state: ServerState = { eventStreams: new Set(), refused: new WeakSet(), draining: false, healthPath };
+  const { limits } = app;
+  const server = createServer(
+    {
+      maxHeaderSize: limits.headerBytes,
+      headersTimeout: limits.headersTimeout,
+      requestTimeout: limits.requestTimeout,
+      // Node checks the two deadlines on this interval (30 s by default, which would make them up to 30 s late).
+      connectionsCheckingInterval: Math.min(1000, limits.headersTimeout),
+      keepAliveTimeout: limits.keepAliveTimeout,
+    },
+    createListener(app, options, state),
+  );
+  // One more than the limit, so that the listener can tell a request that has too many (Node drops the rest).
+  server.maxHeadersCount = limits.headerCount + 1;
+  let connections = 0;
+  server.on("connection", (socket) => {
+    connections += 1;
+    socket.once("close", () => {
+      connections -= 1;
+    });
+    // Still read, so that the client gets an answer rather than a reset; the answer is 503.
+    if (connections > limits.connections) state.refused.add(socket);
+  });
   const sockets = new NodeWebSockets(app, options);
   server.on("upgrade", sockets.upgrade);
   const host = options.host ?? "127.0.0.1";

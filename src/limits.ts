@@ -1,0 +1,58 @@
+import { BriskError } from "./errors.ts";
+
+/**
+ * What a server accepts from its clients, beyond `bodyLimit`. Nothing is unlimited by default; every value can be
+ * set per app (`new App({ limits: { ... } })`) and applies where the app is served with `listen` or `brisk serve`.
+ */
+export interface Limits {
+  /** Bytes of the request target (path and query): 414 beyond. @default 8192 */
+  readonly urlBytes?: number;
+  /** Bytes of the request line and headers together: 431 beyond (Node's `maxHeaderSize`). @default 16384 */
+  readonly headerBytes?: number;
+  /** Header fields in one request: 431 beyond. @default 100 */
+  readonly headerCount?: number;
+  /** Milliseconds a client has to send the request line and headers: 408 after. @default 20000 */
+  readonly headersTimeout?: number;
+  /** Milliseconds a client has to send the whole request, body included: 408 after. @default 60000 */
+  readonly requestTimeout?: number;
+  /**
+   * Milliseconds an idle keep-alive connection stays open; longer than the 60 s idle timeout of common load
+   * balancers, so that they close first. @default 72000
+   */
+  readonly keepAliveTimeout?: number;
+  /** Connections open at once: a request on one beyond this is answered 503 and its connection closed. @default 10000 */
+  readonly connections?: number;
+}
+
+/** {@link Limits} with every default applied. */
+export type ResolvedLimits = Required<Limits>;
+
+export const DEFAULT_LIMITS: ResolvedLimits = {
+  urlBytes: 8192,
+  headerBytes: 16 * 1024,
+  headerCount: 100,
+  headersTimeout: 20_000,
+  requestTimeout: 60_000,
+  keepAliveTimeout: 72_000,
+  connections: 10_000,
+};
+
+/** The limits with defaults applied, each checked to be a positive whole number. */
+export function resolveLimits(limits: Limits = {}): ResolvedLimits {
+  const resolved = { ...DEFAULT_LIMITS, ...limits };
+  for (const [name, value] of Object.entries(resolved)) {
+    if (!Number.isSafeInteger(value) || value <= 0) {
+      throw new BriskError(
+        "BRISK_INVALID_OPTION",
+        `limits.${name} must be a positive whole number, got ${value}`,
+      );
+    }
+  }
+  if (resolved.headersTimeout > resolved.requestTimeout) {
+    throw new BriskError(
+      "BRISK_INVALID_OPTION",
+      "limits.headersTimeout must not be longer than limits.requestTimeout",
+    );
+  }
+  return resolved;
+}
