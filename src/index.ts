@@ -33,6 +33,7 @@ export type { FormSchema } from "./form.ts";
 export { form } from "./form.ts";
 export type { ErrorContext, ExceptionHandler } from "./handle.ts";
 export type { Lifespan, State } from "./lifespan.ts";
+export type { Limits, ResolvedLimits } from "./limits.ts";
 export type { Logger } from "./logger.ts";
 export type { GzipOptions } from "./middleware/compress.ts";
 export { gzip } from "./middleware/compress.ts";

@@ -7,7 +7,7 @@ import { BriskError } from "./errors.ts";
 export interface Limits {
   /** Bytes of the request target (path and query): 414 beyond. @default 8192 */
   readonly urlBytes?: number;
-  /** Bytes of the request line and headers together: 431 beyond (Node's `maxHeaderSize`). @default 16384 */
+  /** Bytes of the request line and headers together, line ends included: 431 beyond. @default 16384 */
   readonly headerBytes?: number;
   /** Header fields in one request: 431 beyond. @default 100 */
   readonly headerCount?: number;
@@ -39,7 +39,8 @@ export const DEFAULT_LIMITS: ResolvedLimits = {
 
 /** The limits with defaults applied, each checked to be a positive whole number. */
 export function resolveLimits(limits: Limits = {}): ResolvedLimits {
-  const resolved = { ...DEFAULT_LIMITS, ...limits };
+  const given = Object.entries(limits).filter(([, value]) => value !== undefined);
+  const resolved: ResolvedLimits = { ...DEFAULT_LIMITS, ...Object.fromEntries(given) };
   for (const [name, value] of Object.entries(resolved)) {
     if (!Number.isSafeInteger(value) || value <= 0) {
       throw new BriskError(

@@ -1,7 +1,7 @@
 // Serving an app with Node's `http`: the request listener, and `listen()`, which also answers WebSocket upgrades.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import type { App } from "../app.ts";
 import { BriskError } from "../errors.ts";
 import { byteLength, type Outgoing } from "../exchange.ts";
@@ -116,9 +116,23 @@ interface ServerState {
   readonly healthPath: string | undefined;
 }
 
+const EXCHANGE: unique symbol = Symbol("brisk.exchange");
+
 const URI_TOO_LONG = '{"detail":"URI Too Long"}';
 const HEADERS_TOO_LARGE = '{"detail":"Request Header Fields Too Large"}';
 const OVERLOADED = '{"detail":"Service Unavailable: too many connections"}';
+
+/**
+ * The size of a request's head as sent: request line and header lines with their line ends. Node's own
+ * `maxHeaderSize` counts fewer bytes (no separators, no line ends), so the limit is checked here, exactly.
+ */
+function headSize(req: IncomingMessage): number {
+  const raw = req.rawHeaders;
+  // "METHOD SP target SP HTTP/x.y CRLF", each "name: value CRLF", and the final CRLF.
+  let size = (req.method?.length ?? 0) + (req.url?.length ?? 0) + 12 + 2;
+  for (let index = 0; index < raw.length; index++) size += raw[index]!.length + 2;
+  return size;
+}
 
 /** Answers a request the server refuses before the app sees it, and closes the connection. */
 function refuse(res: ServerResponse, status: number, body: string): void {
@@ -158,11 +172,12 @@ function createListener(
     }
   };
   const healthPath = state?.healthPath;
-  const { urlBytes, headerCount } = app.limits;
+  const { urlBytes, headerCount, headerBytes } = app.limits;
   return (req, res) => {
-    // Node measures the request line and headers together; the target and the field count have limits of their own.
     if ((req.url?.length ?? 0) > urlBytes) return refuse(res, 414, URI_TOO_LONG);
-    if (req.rawHeaders.length > headerCount * 2) return refuse(res, 431, HEADERS_TOO_LARGE);
+    if (req.rawHeaders.length > headerCount * 2 || headSize(req) > headerBytes) {
+      return refuse(res, 431, HEADERS_TOO_LARGE);
+    }
     if (state !== undefined) {
       if (state.refused.has(req.socket)) return refuse(res, 503, OVERLOADED);
       // A server shutting down answers what reaches it, but keeps no connection open for more.
@@ -181,6 +196,8 @@ function createListener(
         return;
       }
     }
+    // The exchange a connection is in, for a server that is closing to tell receiving from answering.
+    if (state !== undefined) (req.socket as { [EXCHANGE]?: ServerResponse })[EXCHANGE] = res;
     const incoming = new NodeIncoming(req, res, view);
     const outgoing = app.handle(incoming);
     if (outgoing instanceof Promise) outgoing.then((done) => write(req, res, done, incoming));
@@ -200,6 +217,12 @@ export interface ListenOptions extends ProxyOptions {
    * given.
    */
   readonly healthPath?: string;
+  /**
+   * How long `close()` lets in-flight requests finish before closing their connections. Requests still being
+   * received are cut when their `requestTimeout` would have ended them: Node stops checking it once closing.
+   * @default 25000
+   */
+  readonly drainMs?: number;
 }
 
 /** A running server. */
@@ -230,7 +253,8 @@ export async function listen(app: App, options: ListenOptions = {}): Promise<Lis
   const { limits } = app;
   const server = createServer(
     {
-      maxHeaderSize: limits.headerBytes,
+      // Node counts fewer bytes than the head has: with this, it refuses only what the listener would refuse too.
+      maxHeaderSize: limits.headerBytes + 1,
       headersTimeout: limits.headersTimeout,
       requestTimeout: limits.requestTimeout,
       // Node checks the two deadlines on this interval (30 s by default, which would make them up to 30 s late).
@@ -241,14 +265,12 @@ export async function listen(app: App, options: ListenOptions = {}): Promise<Lis
   );
   // One more than the limit, so that the listener can tell a request that has too many (Node drops the rest).
   server.maxHeadersCount = limits.headerCount + 1;
-  let connections = 0;
-  server.on("connection", (socket) => {
-    connections += 1;
-    socket.once("close", () => {
-      connections -= 1;
-    });
+  const connections = new Set<Socket>();
+  server.on("connection", (socket: Socket) => {
+    connections.add(socket);
+    socket.once("close", () => connections.delete(socket));
     // Still read, so that the client gets an answer rather than a reset; the answer is 503.
-    if (connections > limits.connections) state.refused.add(socket);
+    if (connections.size > limits.connections) state.refused.add(socket);
   });
   const sockets = new NodeWebSockets(app, options);
   server.on("upgrade", sockets.upgrade);
@@ -276,6 +298,24 @@ export async function listen(app: App, options: ListenOptions = {}): Promise<Lis
       const drained = new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
+      });
+      // Node stops enforcing requestTimeout once closing: a request still being received by then is cut when it
+      // would have been; one being answered gets until the drain deadline.
+      const cut = setTimeout(() => {
+        for (const socket of connections) {
+          const exchange = (socket as { [EXCHANGE]?: ServerResponse })[EXCHANGE];
+          if (exchange === undefined || exchange.writableFinished || !exchange.req.complete) socket.destroy();
+        }
+      }, limits.requestTimeout);
+      const deadline = setTimeout(() => {
+        app.logger.warn("the drain deadline passed: closing the connections still open");
+        server.closeAllConnections();
+      }, options.drainMs ?? 25_000);
+      cut.unref();
+      deadline.unref();
+      void drained.then(() => {
+        clearTimeout(cut);
+        clearTimeout(deadline);
       });
       // Open WebSockets and event streams would hold the server open: they are ended.
       for (const end of state.eventStreams) end();

@@ -37,11 +37,6 @@ export async function serve(options: ServeOptions): Promise<void> {
     }
     stopping = true;
     if (options.worker !== true) console.error(`brisk: ${signal} received, finishing in-flight requests`);
-    const deadline = setTimeout(() => {
-      console.error("brisk: drain deadline passed, closing remaining connections");
-      server.server.closeAllConnections();
-    }, options.drainMs ?? 25_000);
-    deadline.unref();
     server.close().then(
       () => {
         if (options.worker !== true) console.error("brisk: stopped");
