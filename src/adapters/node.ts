@@ -240,8 +240,6 @@ export interface Listening {
 
 /** Serves an app over Node's `http` until {@link Listening.close} is called. */
 export async function listen(app: App, options: ListenOptions = {}): Promise<Listening> {
-  // The lifespan's startup runs before the port opens: if it fails, the server never accepts a request.
-  await app.start();
   const healthPath = options.healthPath;
   if (healthPath !== undefined && (!healthPath.startsWith("/") || /[?#\s]/.test(healthPath))) {
     throw new BriskError(
@@ -249,6 +247,8 @@ export async function listen(app: App, options: ListenOptions = {}): Promise<Lis
       `healthPath must be a path starting with "/", got "${healthPath}"`,
     );
   }
+  // The lifespan's startup runs before the port opens: if it fails, the server never accepts a request.
+  await app.start();
   const state: ServerState = { eventStreams: new Set(), refused: new WeakSet(), draining: false, healthPath };
   const { limits } = app;
   const server = createServer(
@@ -299,6 +299,15 @@ export async function listen(app: App, options: ListenOptions = {}): Promise<Lis
         server.close(() => resolve());
         server.closeIdleConnections();
       });
+      for (const socket of connections) {
+        const exchange = (socket as { [EXCHANGE]?: ServerResponse })[EXCHANGE];
+        // A connection that never sent a request (a browser's preconnect) is idle too, though Node does not say so.
+        if (exchange === undefined && socket.bytesRead === 0) socket.destroy();
+        // One whose response is under way was promised keep-alive: it is closed once the response is out.
+        else if (exchange !== undefined && !exchange.writableFinished) {
+          exchange.once("finish", () => setImmediate(() => server.closeIdleConnections()));
+        }
+      }
       // Node stops enforcing requestTimeout once closing: a request still being received by then is cut when it
       // would have been; one being answered gets until the drain deadline.
       const cut = setTimeout(() => {

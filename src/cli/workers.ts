@@ -75,6 +75,9 @@ export function superviseWorkers(count: number, onListening: (address: string) =
     };
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
+    // The workers accept connections themselves. With Node's default round-robin the primary accepts and hands
+    // each connection over, and one handed to a worker that dies in between is never answered nor closed.
+    cluster.schedulingPolicy = cluster.SCHED_NONE;
     for (let index = 0; index < count; index++) fork();
   });
 }
