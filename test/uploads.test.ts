@@ -1122,6 +1122,48 @@ describe("a 413 while the client is still sending", () => {
 
 // ---------------------------------------------------------------------------------------------------------------
 
+describe("a client that leaves in the middle of a file part nobody reads", () => {
+  const dir = freshDir("abandoned");
+  const app = new App()
+    .get("/ok", {}, () => ({ ok: true }))
+    .post(
+      "/photo",
+      { body: multipart({ photo: upload({ types: ["image/png"] }) }, { tempDir: dir }) },
+      () => ({ stored: true }),
+    );
+  let server: Listening;
+  before(async () => {
+    server = await serve(app);
+  });
+
+  // busboy ends the unfinished part's stream with an error: read past or not, it must not crash the server.
+  for (const [what, field, type] of [
+    ["a file of a refused media type", "photo", "text/plain"],
+    ["a file under a name the route does not declare", "other", "image/png"],
+    ["a file being received", "photo", "image/png"],
+  ] as const) {
+    test(`${what}: the server stays up and keeps no file`, async () => {
+      const { port } = new URL(server.url);
+      const part = `--${BOUNDARY}\r\ncontent-disposition: form-data; name="${field}"; filename="a.bin"\r\ncontent-type: ${type}\r\n\r\n${"x".repeat(4096)}`;
+      const socket = connect(Number(port), "127.0.0.1");
+      await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+      socket.write(
+        `POST /photo HTTP/1.1\r\nhost: test\r\ncontent-type: ${MULTIPART}\r\ntransfer-encoding: chunked\r\n\r\n`,
+      );
+      socket.write(`${Buffer.byteLength(part).toString(16)}\r\n${part}\r\n`);
+      await sleep(100);
+      socket.destroy();
+      await sleep(100);
+      const ok = await fetch(`${server.url}/ok`);
+      assert.equal(ok.status, 200);
+      await waitFor(
+        async () => ((await readdir(dir)).length === 0 ? true : undefined),
+        () => "the temporary directory empties",
+      );
+    });
+  }
+});
+
 describe("a 200 MiB upload to a server in its own process", () => {
   const dir = freshDir("big");
   let spawned: Spawned | undefined;

@@ -154,7 +154,11 @@ export async function parseMultipart(
    */
   const unlessFailed = <T>(promise: Promise<T>): Promise<T> =>
     new Promise<T>((resolve, reject) => {
-      if (failure !== undefined) return reject(failure);
+      if (failure !== undefined) {
+        // Not waited for any more, but it may still fail (busboy ends an unfinished file with an error).
+        promise.catch(() => {});
+        return reject(failure);
+      }
       const onFailure = () => reject(failure);
       failures.signal.addEventListener("abort", onFailure, { once: true });
       promise.then(
@@ -196,6 +200,9 @@ export async function parseMultipart(
     } else push(fields, name, value);
   });
   parser.on("file", (name, stream, info) => {
+    // busboy ends an unfinished file with an error when the body stops short: one read past (or abandoned after
+    // a failure) must not take the process down with an unhandled "error" event.
+    stream.on("error", () => {});
     const spec = uploads.get(name);
     const type = (info.mimeType || "application/octet-stream").toLowerCase();
     if (spec === undefined || failure !== undefined) {
