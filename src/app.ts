@@ -344,11 +344,6 @@ export class App extends Routes {
     return this.#dispatcher()(incoming);
   }
 
-  /** Whether any WebSocket route is registered. */
-  get hasWebSockets(): boolean {
-    return this.#sockets.length > 0;
-  }
-
   /**
    * Answers a WebSocket handshake given in brisk's adapter-neutral shape; for adapters. `accept` completes the
    * handshake. Resolves with the HTTP response that refuses it (no such route, a failed dependency), or with

@@ -113,11 +113,6 @@ export class NodeWebSockets {
     );
   };
 
-  /** How many connections are open. */
-  get size(): number {
-    return this.#open.size;
-  }
-
   /**
    * Closes every open connection with 1001 (going away) and waits for them to end, at most `graceMs`, after
    * which the remaining ones are cut.
