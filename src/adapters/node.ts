@@ -120,6 +120,7 @@ const EXCHANGE: unique symbol = Symbol("brisk.exchange");
 
 const URI_TOO_LONG = '{"detail":"URI Too Long"}';
 const HEADERS_TOO_LARGE = '{"detail":"Request Header Fields Too Large"}';
+const BAD_HOST = '{"detail":"Bad Request: invalid or repeated Host header"}';
 const OVERLOADED = '{"detail":"Service Unavailable: too many connections"}';
 
 /**
@@ -132,6 +133,27 @@ function headSize(req: IncomingMessage): number {
   let size = (req.method?.length ?? 0) + (req.url?.length ?? 0) + 12 + 2;
   for (let index = 0; index < raw.length; index++) size += raw[index]!.length + 2;
   return size;
+}
+
+// RFC 3986 host (an IP literal in brackets, or a reg-name / IPv4 address of unreserved characters, sub-delims and
+// percent-escapes) and an optional port. Linear: no part can match what another does.
+const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::[0-9]{1,5})?$/;
+
+/**
+ * Whether the request's Host headers are usable: at most one, and a valid host. Node passes a Host with a path
+ * in it, or two Host headers, through to the app; code that builds a URL from them would disagree with the router
+ * about what was asked.
+ */
+function hasValidHost(req: IncomingMessage): boolean {
+  const raw = req.rawHeaders;
+  let host: string | undefined;
+  for (let index = 0; index < raw.length; index += 2) {
+    const name = raw[index]!;
+    if (name.length !== 4 || name.toLowerCase() !== "host") continue;
+    if (host !== undefined) return false;
+    host = raw[index + 1]!;
+  }
+  return host === undefined || HOST.test(host);
 }
 
 /** Answers a request the server refuses before the app sees it, and closes the connection. */
@@ -178,6 +200,7 @@ function createListener(
     if (req.rawHeaders.length > headerCount * 2 || headSize(req) > headerBytes) {
       return refuse(res, 431, HEADERS_TOO_LARGE);
     }
+    if (!hasValidHost(req)) return refuse(res, 400, BAD_HOST);
     if (state !== undefined) {
       if (state.refused.has(req.socket)) return refuse(res, 503, OVERLOADED);
       // A server shutting down answers what reaches it, but keeps no connection open for more.
