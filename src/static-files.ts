@@ -4,6 +4,7 @@ import { basename, join, resolve, sep } from "node:path";
 import { BriskError } from "./errors.ts";
 import type { Incoming, Outgoing } from "./exchange.ts";
 import { openFile, sendOpenFile } from "./files.ts";
+import { detailResponse } from "./handle.ts";
 
 /** Options of {@link staticFiles}. */
 export interface StaticFilesOptions {
@@ -17,20 +18,8 @@ export interface StaticFilesOptions {
   readonly headers?: HeadersInit;
 }
 
-const NOT_FOUND: Outgoing = {
-  status: 404,
-  headers: [["content-type", "application/json"]],
-  body: '{"detail":"Not Found"}',
-};
-
-const METHOD_NOT_ALLOWED: Outgoing = {
-  status: 405,
-  headers: [
-    ["content-type", "application/json"],
-    ["allow", "GET, HEAD"],
-  ],
-  body: '{"detail":"Method Not Allowed"}',
-};
+const NOT_FOUND: Outgoing = detailResponse(404, "Not Found");
+const METHOD_NOT_ALLOWED: Outgoing = detailResponse(405, "Method Not Allowed", { allow: "GET, HEAD" });
 
 /**
  * The decoded segments of a request path below the mount, or undefined when one could name something outside

@@ -4,13 +4,14 @@
 // origin, under the prefix: no CDN, no other host, nothing that escapes the proxy.
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { BrowserContext, Page } from "playwright-core";
 import { describeJournal, type Journal, launchChromium, record, skipReason } from "./helpers/chromium.ts";
+import { freePort } from "./helpers/cli.ts";
 import { isRunning, killOnExit, type Spawned, STEP_MS, start, stop, waitFor } from "./helpers/processes.ts";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
@@ -23,19 +24,6 @@ const README_UPSTREAM = "127.0.0.1:8000";
 const TEST_MS = 5 * STEP_MS;
 
 const missingReason = skipReason({ [NGINX]: "nginx-light" });
-
-/** A port that was free a moment ago: bound on 127.0.0.1:0, then released. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
-  });
-  const address = server.address();
-  assert.ok(address !== null && typeof address === "object");
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return address.port;
-}
 
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {

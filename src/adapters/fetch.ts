@@ -3,28 +3,6 @@ import type { Incoming } from "../exchange.ts";
 import { runInOrder } from "../internal/run-in-order.ts";
 import { splitTarget } from "../internal/target.ts";
 
-/**
- * Reads a web stream to its end, failing with 413 as soon as more than `limit` bytes have arrived: the limit is
- * decided on bytes actually received, whatever a Content-Length header claims.
- */
-async function readLimited(stream: ReadableStream<Uint8Array> | null, limit: number): Promise<Uint8Array> {
-  if (stream === null) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = stream.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge(limit);
-    }
-    chunks.push(value);
-  }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
-}
-
 /** A web request body as it arrives, failing with 413 past `limit` bytes; a reader that stops early cancels it. */
 export async function* streamWebBody(
   stream: ReadableStream<Uint8Array> | null,
@@ -66,7 +44,7 @@ export function tooLarge(limit: number): HTTPException {
 export function readRequestBody(request: Request, limit: number): Promise<Uint8Array> {
   const declared = Number(request.headers.get("content-length") ?? Number.NaN);
   if (declared > limit) return Promise.reject(tooLarge(limit));
-  return readLimited(request.body, limit);
+  return collect(streamWebBody(request.body, limit));
 }
 
 /** A web request as the core sees it, and how its response is handed back once the route has answered. */
@@ -153,4 +131,15 @@ function whenRead(body: ReadableStream<Uint8Array>, done: () => void): ReadableS
       finish();
     },
   });
+}
+
+/** A body's chunks in one piece. */
+async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const all: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of chunks) {
+    all.push(chunk);
+    total += chunk.byteLength;
+  }
+  return all.length === 1 ? all[0]! : Buffer.concat(all, total);
 }

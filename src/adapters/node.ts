@@ -5,6 +5,7 @@ import type { AddressInfo, Socket } from "node:net";
 import type { App } from "../app.ts";
 import { BriskError } from "../errors.ts";
 import { byteLength, type Outgoing } from "../exchange.ts";
+import type { ResolvedLimits } from "../limits.ts";
 import { NodeIncoming, type ProxyOptions, proxyView } from "./node-incoming.ts";
 import { NodeWebSockets } from "./node-websocket.ts";
 
@@ -119,41 +120,40 @@ interface ServerState {
 const EXCHANGE: unique symbol = Symbol("brisk.exchange");
 
 const URI_TOO_LONG = '{"detail":"URI Too Long"}';
-const HEADERS_TOO_LARGE = '{"detail":"Request Header Fields Too Large"}';
-const BAD_HOST = '{"detail":"Bad Request: invalid or repeated Host header"}';
+const HEADERS_TOO_LARGE = [431, '{"detail":"Request Header Fields Too Large"}'] as const;
+const BAD_HOST = [400, '{"detail":"Bad Request: invalid or repeated Host header"}'] as const;
 const OVERLOADED = '{"detail":"Service Unavailable: too many connections"}';
-
-/**
- * The size of a request's head as sent: request line and header lines with their line ends. Node's own
- * `maxHeaderSize` counts fewer bytes (no separators, no line ends), so the limit is checked here, exactly.
- */
-function headSize(req: IncomingMessage): number {
-  const raw = req.rawHeaders;
-  // "METHOD SP target SP HTTP/x.y CRLF", each "name: value CRLF", and the final CRLF.
-  let size = (req.method?.length ?? 0) + (req.url?.length ?? 0) + 12 + 2;
-  for (let index = 0; index < raw.length; index++) size += raw[index]!.length + 2;
-  return size;
-}
 
 // RFC 3986 host (an IP literal in brackets, or a reg-name / IPv4 address of unreserved characters, sub-delims and
 // percent-escapes) and an optional port. Linear: no part can match what another does.
 const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::[0-9]{1,5})?$/;
 
 /**
- * Whether the request's Host headers are usable: at most one, and a valid host. Node passes a Host with a path
- * in it, or two Host headers, through to the app; code that builds a URL from them would disagree with the router
- * about what was asked.
+ * Checks a request's head in one pass over its raw headers: the field count, the size as sent (request line and
+ * header lines with their line ends; Node's own `maxHeaderSize` counts fewer bytes, so it is checked here,
+ * exactly), and the Host: at most one, and a valid host. Node passes a Host with a path in it, or two Host headers,
+ * through; code that builds a URL from them would disagree with the router about what was asked. Returns the
+ * refusal, or undefined.
  */
-function hasValidHost(req: IncomingMessage): boolean {
+function checkHead(req: IncomingMessage, limits: ResolvedLimits): readonly [number, string] | undefined {
   const raw = req.rawHeaders;
+  if (raw.length > limits.headerCount * 2) return HEADERS_TOO_LARGE;
+  // "METHOD SP target SP HTTP/x.y CRLF", each "name: value CRLF", and the final CRLF.
+  let size = (req.method?.length ?? 0) + (req.url?.length ?? 0) + 12 + 2;
   let host: string | undefined;
+  let hosts = 0;
   for (let index = 0; index < raw.length; index += 2) {
     const name = raw[index]!;
-    if (name.length !== 4 || name.toLowerCase() !== "host") continue;
-    if (host !== undefined) return false;
-    host = raw[index + 1]!;
+    const value = raw[index + 1]!;
+    size += name.length + value.length + 4;
+    if (name.length === 4 && name.toLowerCase() === "host") {
+      hosts += 1;
+      host = value;
+    }
   }
-  return host === undefined || HOST.test(host);
+  if (size > limits.headerBytes) return HEADERS_TOO_LARGE;
+  if (hosts > 1 || (host !== undefined && !HOST.test(host))) return BAD_HOST;
+  return undefined;
 }
 
 /** Answers a request the server refuses before the app sees it, and closes the connection. */
@@ -194,13 +194,11 @@ function createListener(
     }
   };
   const healthPath = state?.healthPath;
-  const { urlBytes, headerCount, headerBytes } = app.limits;
+  const { limits } = app;
   return (req, res) => {
-    if ((req.url?.length ?? 0) > urlBytes) return refuse(res, 414, URI_TOO_LONG);
-    if (req.rawHeaders.length > headerCount * 2 || headSize(req) > headerBytes) {
-      return refuse(res, 431, HEADERS_TOO_LARGE);
-    }
-    if (!hasValidHost(req)) return refuse(res, 400, BAD_HOST);
+    if ((req.url?.length ?? 0) > limits.urlBytes) return refuse(res, 414, URI_TOO_LONG);
+    const refusal = checkHead(req, limits);
+    if (refusal !== undefined) return refuse(res, refusal[0], refusal[1]);
     if (state !== undefined) {
       if (state.refused.has(req.socket)) return refuse(res, 503, OVERLOADED);
       // A server shutting down answers what reaches it, but keeps no connection open for more.
