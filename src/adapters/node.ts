@@ -110,14 +110,14 @@ export function toNodeListener(
 /** What `listen` shares with its listener: how to end event streams, whether it is closing, the health path. */
 interface ServerState {
   readonly eventStreams: Set<() => void>;
+  /** Open connections, each with its latest exchange (undefined until it sends a request). */
+  readonly connections: Map<Socket, ServerResponse | undefined>;
   /** Connections beyond `limits.connections`: their requests are answered 503. */
   readonly refused: WeakSet<object>;
   /** Set once `close()` has begun: responses then close their connection, and the health check says 503. */
   draining: boolean;
   readonly healthPath: string | undefined;
 }
-
-const EXCHANGE: unique symbol = Symbol("brisk.exchange");
 
 const URI_TOO_LONG = '{"detail":"URI Too Long"}';
 const HEADERS_TOO_LARGE = [431, '{"detail":"Request Header Fields Too Large"}'] as const;
@@ -217,8 +217,9 @@ function createListener(
         return;
       }
     }
-    // The exchange a connection is in, for a server that is closing to tell receiving from answering.
-    if (state !== undefined) (req.socket as { [EXCHANGE]?: ServerResponse })[EXCHANGE] = res;
+    // The exchange a connection is in, for a server that is closing to tell receiving from answering. Kept in a
+    // map, not on the socket: a property added to Node's sockets would give its own code another shape to handle.
+    if (state !== undefined) state.connections.set(req.socket, res);
     const incoming = new NodeIncoming(req, res, view);
     const outgoing = app.handle(incoming);
     if (outgoing instanceof Promise) outgoing.then((done) => write(req, res, done, incoming));
@@ -270,7 +271,14 @@ export async function listen(app: App, options: ListenOptions = {}): Promise<Lis
   }
   // The lifespan's startup runs before the port opens: if it fails, the server never accepts a request.
   await app.start();
-  const state: ServerState = { eventStreams: new Set(), refused: new WeakSet(), draining: false, healthPath };
+  const connections = new Map<Socket, ServerResponse | undefined>();
+  const state: ServerState = {
+    eventStreams: new Set(),
+    connections,
+    refused: new WeakSet(),
+    draining: false,
+    healthPath,
+  };
   const { limits } = app;
   const server = createServer(
     {
@@ -286,9 +294,8 @@ export async function listen(app: App, options: ListenOptions = {}): Promise<Lis
   );
   // One more than the limit, so that the listener can tell a request that has too many (Node drops the rest).
   server.maxHeadersCount = limits.headerCount + 1;
-  const connections = new Set<Socket>();
   server.on("connection", (socket: Socket) => {
-    connections.add(socket);
+    connections.set(socket, undefined);
     socket.once("close", () => connections.delete(socket));
     // Still read, so that the client gets an answer rather than a reset; the answer is 503.
     if (connections.size > limits.connections) state.refused.add(socket);
@@ -320,8 +327,7 @@ export async function listen(app: App, options: ListenOptions = {}): Promise<Lis
         server.close(() => resolve());
         server.closeIdleConnections();
       });
-      for (const socket of connections) {
-        const exchange = (socket as { [EXCHANGE]?: ServerResponse })[EXCHANGE];
+      for (const [socket, exchange] of connections) {
         // A connection that never sent a request (a browser's preconnect) is idle too, though Node does not say so.
         if (exchange === undefined && socket.bytesRead === 0) socket.destroy();
         // One whose response is under way was promised keep-alive: it is closed once the response is out.
@@ -332,8 +338,7 @@ export async function listen(app: App, options: ListenOptions = {}): Promise<Lis
       // Node stops enforcing requestTimeout once closing: a request still being received by then is cut when it
       // would have been; one being answered gets until the drain deadline.
       const cut = setTimeout(() => {
-        for (const socket of connections) {
-          const exchange = (socket as { [EXCHANGE]?: ServerResponse })[EXCHANGE];
+        for (const [socket, exchange] of connections) {
           if (exchange === undefined || exchange.writableFinished || !exchange.req.complete) socket.destroy();
         }
       }, limits.requestTimeout);
