@@ -34,6 +34,7 @@ class Fake {
   get signal(): AbortSignal {
     return new AbortController().signal;
   }
+  abort(): void {}
   toRequest(): Request {
     throw new Error("no");
   }

@@ -6,10 +6,12 @@ import { docsRoutes } from "./docs/routes.ts";
 import { BriskError, HTTPException } from "./errors.ts";
 import { type Incoming, type Outgoing, toWebResponse } from "./exchange.ts";
 import { createDispatcher, type ExceptionHandler, withoutRoot } from "./handle.ts";
+import { Deadlines } from "./internal/deadlines.ts";
+import { isValidHost } from "./internal/host.ts";
 import { decodePath } from "./internal/percent.ts";
 import { type Lifespan, LifespanRunner, type State } from "./lifespan.ts";
 import { type Limits, type ResolvedLimits, resolveLimits } from "./limits.ts";
-import { consoleLogger, type Logger } from "./logger.ts";
+import { consoleLogger, guardLogger, type Logger } from "./logger.ts";
 import { Matcher } from "./matcher.ts";
 import { type Middleware, streamedByRoute, withMiddleware } from "./middleware.ts";
 import { type Mountable, mountRoutes } from "./mount.ts";
@@ -79,6 +81,13 @@ export interface AppOptions {
    * @default 1048576
    */
   readonly bodyLimit?: number;
+  /**
+   * Accept request bodies compressed with gzip, deflate or br (`Content-Encoding`), decoded as they arrive. The
+   * decoded bytes are held to the body limit and to `limits.compressionRatio` times the bytes received. Off by
+   * default: any `Content-Encoding` but `identity` is then 415.
+   * @default false
+   */
+  readonly decompressRequests?: boolean;
   /** What the server accepts besides the body: URL and header sizes, timeouts, connections (see {@link Limits}). */
   readonly limits?: Limits;
   /** Where errors and server messages go. Defaults to standard error. */
@@ -126,6 +135,7 @@ export class App extends Routes {
   readonly #middleware: Middleware[] = [];
   readonly #mounts: { readonly prefix: string; readonly target: Mountable; readonly before: number }[] = [];
   #dispatch: ((incoming: Incoming) => Outgoing | Promise<Outgoing>) | undefined;
+  readonly #deadlines: Deadlines;
   #document: OpenApiDocument | undefined;
 
   constructor(options: AppOptions = {}) {
@@ -153,10 +163,11 @@ export class App extends Routes {
       }
     }
     this.limits = resolveLimits(options.limits);
+    this.#deadlines = new Deadlines(this.limits.handlerTimeout);
     const rootPath = options.rootPath?.replace(/\/+$/, "");
     this.settings = { ...options, bodyLimit, ...(rootPath === undefined ? {} : { rootPath }) };
     if (options.lifespan !== undefined) this.#lifespan.add(options.lifespan);
-    this.logger = options.logger ?? consoleLogger;
+    this.logger = guardLogger(options.logger ?? consoleLogger);
   }
 
   /** Registers one route for several methods. Earlier routes win where paths overlap, as in FastAPI. */
@@ -200,6 +211,9 @@ export class App extends Routes {
   #routeOptions(): RouteOptions {
     return {
       bodyLimit: this.settings.bodyLimit ?? DEFAULT_BODY_LIMIT,
+      limits: this.limits,
+      deadlines: this.#deadlines,
+      decompressRequests: this.settings.decompressRequests ?? false,
       logger: this.logger,
       overrides: this.overrides,
       dependencies: this.settings.dependencies ?? [],
@@ -328,6 +342,11 @@ export class App extends Routes {
    * workers) and by `app.mount` in other apps. Bound, so it can be passed around on its own.
    */
   readonly fetch = async (request: Request): Promise<Response> => {
+    // A runtime that serves `fetch` (Bun, Deno) passes the client's Host through, as Node does: it is checked here.
+    const host = request.headers.get("host");
+    if (host !== null && !isValidHost(host)) {
+      return Response.json({ detail: "Bad Request: invalid or repeated Host header" }, { status: 400 });
+    }
     const incoming = fromWebRequest(request);
     const outgoing = await this.#dispatcher()(incoming);
     // With middleware every answer is a web Response: whether the route streamed is recorded on the way out.

@@ -31,8 +31,10 @@ export interface Incoming {
    * and the connection is then not reused. Called at most once, instead of `readBody`.
    */
   readBodyStream(limit: number): AsyncIterable<Uint8Array>;
-  /** Aborted when the client goes away before the response is complete. */
+  /** Aborted when the client goes away before the response is complete, or when {@link abort} is called. */
   readonly signal: AbortSignal;
+  /** Aborts `signal`: the server is ending the exchange (a handler past its deadline, a server shutting down). */
+  abort(): void;
   /** The request as a web `Request`, built on first call. */
   toRequest(): Request;
   /**

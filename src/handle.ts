@@ -10,7 +10,7 @@ import {
 } from "./errors.ts";
 import type { Incoming, Outgoing, PlainResponse } from "./exchange.ts";
 import { quote } from "./internal/json-text.ts";
-import { decodePath } from "./internal/percent.ts";
+import { decodePath, hasDotSegment } from "./internal/percent.ts";
 import type { Logger } from "./logger.ts";
 import type { Matcher } from "./matcher.ts";
 import { type Reply, replyToOutgoing } from "./responses.ts";
@@ -203,6 +203,7 @@ export function createDispatcher(
     try {
       const root = incoming.rootPath ?? defaultRoot;
       const routed = withoutRoot(incoming.path, root);
+      if (hasDotSegment(routed)) throw new HTTPException(400, "The request path has a dot segment (. or ..)");
       const path = decodePath(routed);
       const match = matcher.match(incoming.method, path);
       if (match.kind === "found") {

@@ -22,6 +22,27 @@ export interface Limits {
   readonly keepAliveTimeout?: number;
   /** Connections open at once: a request on one beyond this is answered 503 and its connection closed. @default 10000 */
   readonly connections?: number;
+  /** Characters of one path parameter's value (decoded): 414 beyond. @default 256 */
+  readonly paramLength?: number;
+  /** Arrays and objects nested in a JSON body: 400 beyond. @default 64 */
+  readonly jsonDepth?: number;
+  /** Keys of one object in a JSON body: 400 beyond. @default 10000 */
+  readonly jsonKeys?: number;
+  /** Characters of one number in a JSON body: 400 beyond. @default 100 */
+  readonly jsonNumberLength?: number;
+  /** Decoded bytes per received byte of a compressed body (with `decompressRequests`): 413 beyond. @default 100 */
+  readonly compressionRatio?: number;
+  /**
+   * Milliseconds a handler (with its dependencies) has to produce a response: after that the client gets 503 and
+   * `context.signal` aborts, so that the handler can stop. A streamed body, once begun, is not cut by it.
+   * @default 30000
+   */
+  readonly handlerTimeout?: number;
+  /**
+   * Milliseconds a response may wait for a client that does not read it before its connection is closed.
+   * @default 30000
+   */
+  readonly sendTimeout?: number;
 }
 
 /** {@link Limits} with every default applied. */
@@ -35,6 +56,13 @@ export const DEFAULT_LIMITS: ResolvedLimits = {
   requestTimeout: 60_000,
   keepAliveTimeout: 72_000,
   connections: 10_000,
+  paramLength: 256,
+  jsonDepth: 64,
+  jsonKeys: 10_000,
+  jsonNumberLength: 100,
+  compressionRatio: 100,
+  handlerTimeout: 30_000,
+  sendTimeout: 30_000,
 };
 
 /** The limits with defaults applied, each checked to be a positive whole number. */

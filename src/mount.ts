@@ -37,6 +37,9 @@ class MountedIncoming implements Incoming {
   get signal(): AbortSignal {
     return this.#outer.signal;
   }
+  abort(): void {
+    this.#outer.abort();
+  }
   toRequest(): Request {
     return this.#outer.toRequest();
   }

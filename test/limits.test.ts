@@ -600,6 +600,13 @@ describe("limits: defaults and validation", () => {
     requestTimeout: true,
     keepAliveTimeout: true,
     connections: true,
+    paramLength: true,
+    jsonDepth: true,
+    jsonKeys: true,
+    jsonNumberLength: true,
+    compressionRatio: true,
+    handlerTimeout: true,
+    sendTimeout: true,
   } as const satisfies Record<keyof Limits, true>;
 
   /** The README's "## Limits" table: each limit's name and its default, in bytes, milliseconds or a count. */

@@ -478,9 +478,11 @@ describe("trustedHost", () => {
       assert.equal(response.status, 200, host);
       assert.deepEqual(await response.json(), { hello: "world" });
     }
-    for (const host of ["evil.com", "example.com.evil.com", "www.example.com", ""]) {
+    for (const host of ["evil.com", "example.com.evil.com", "www.example.com"]) {
       await expectText(await withHost(app, host), 400, "Invalid host header");
     }
+    // An empty Host never reaches a middleware: the app refuses it first, as it does any malformed Host.
+    assert.equal((await withHost(app, "")).status, 400);
     await expectText(await withHost(app, undefined), 400, "Invalid host header");
   });
 

@@ -152,7 +152,14 @@ describe("brisk serve --workers 2", () => {
         [`brisk: serving ${APP} at ${primary.url} with 2 workers`],
         primary.output(),
       );
-      assert.equal(primary.stderr(), "", primary.output());
+      // Standard error has the workers' access log, one line per request, and nothing else.
+      assert.deepEqual(
+        lines(primary.stderr()).filter(
+          (line) => !/^127\.0\.0\.1:\d+ - "GET \/pid HTTP\/1\.1" 200 /.test(line),
+        ),
+        [],
+        primary.output(),
+      );
     } finally {
       killGroup(primary.child);
     }

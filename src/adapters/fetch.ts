@@ -1,6 +1,6 @@
 import { HTTPException } from "../errors.ts";
 import type { Incoming } from "../exchange.ts";
-import { runInOrder } from "../internal/run-in-order.ts";
+import { AfterResponseQueue } from "../internal/after-response.ts";
 import { splitTarget } from "../internal/target.ts";
 
 /** A web request body as it arrives, failing with 413 past `limit` bytes; a reader that stops early cancels it. */
@@ -62,12 +62,19 @@ export function fromWebRequest(request: Request): WebIncoming {
   const [path, search] = splitTarget(request.url);
   let received: Uint8Array | undefined;
   let rebuilt: Request | undefined;
-  const tasks: (() => void | Promise<void>)[] = [];
-  const runTasks = () => void runInOrder(tasks);
+  const tasks = new AfterResponseQueue();
+  const runTasks = () => tasks.start();
+  // The caller's signal, and the server's own (a handler past its deadline), as one.
+  let aborts: AbortController | undefined;
+  let signal: AbortSignal | undefined;
   return {
-    afterResponse: (task) => tasks.push(task),
+    afterResponse: (task) => tasks.add(task),
     settle: (response, streamed) => {
-      if (tasks.length === 0) return response;
+      if (tasks.size === 0) {
+        // Nothing waits yet; what a late handler adds runs at once.
+        runTasks();
+        return response;
+      }
       if (response.body === null || !streamed) {
         setImmediate(runTasks);
         return response;
@@ -87,7 +94,15 @@ export function fromWebRequest(request: Request): WebIncoming {
     readBody: (limit) => readRequestBody(request, limit).then((bytes) => (received = bytes)),
     readBodyStream: (limit) =>
       streamWebBody(request.body, limit, Number(request.headers.get("content-length") ?? Number.NaN)),
-    signal: request.signal,
+    get signal() {
+      aborts ??= new AbortController();
+      signal ??= AbortSignal.any([request.signal, aborts.signal]);
+      return signal;
+    },
+    abort: () => {
+      aborts ??= new AbortController();
+      aborts.abort();
+    },
     // Once brisk has read the body, the handler's Request carries the bytes it read.
     toRequest: () =>
       received === undefined

@@ -5,13 +5,13 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { type Duplex, Readable } from "node:stream";
 import { BriskError, HTTPException } from "../errors.ts";
 import type { Incoming } from "../exchange.ts";
+import { AfterResponseQueue } from "../internal/after-response.ts";
 import {
   type Forwarded,
   parseTrustedProxies,
   readForwarded,
   type TrustedProxies,
 } from "../internal/forwarded.ts";
-import { runInOrder } from "../internal/run-in-order.ts";
 import { splitTarget } from "../internal/target.ts";
 import { readRequestBody, streamWebBody, tooLarge } from "./fetch.ts";
 
@@ -44,7 +44,7 @@ export class NodeIncoming implements Incoming {
   #received: Uint8Array | undefined;
   #request: Request | undefined;
   #aborts: AbortController | undefined;
-  #after: (() => void | Promise<void>)[] | undefined;
+  #after: AfterResponseQueue | undefined;
   #written: Promise<void> | undefined;
 
   constructor(req: IncomingMessage, res: ServerResponse | undefined, view: ProxyView, socket?: Duplex) {
@@ -100,7 +100,6 @@ export class NodeIncoming implements Incoming {
       : streamWebBody(body, limit);
   }
 
-  /** Aborts the signal as if the client had gone: the server is ending the exchange (shutting down). */
   abort(): void {
     this.#aborts ??= new AbortController();
     this.#aborts.abort();
@@ -126,15 +125,15 @@ export class NodeIncoming implements Incoming {
 
   afterResponse(task: () => void | Promise<void>): void {
     if (this.#after === undefined) {
-      const after: (() => void | Promise<void>)[] = [];
-      // "close" follows "finish", and also comes when the client goes away first.
-      this.#closer.once(
-        "close",
-        () => void (this.#written ?? Promise.resolve()).then(() => runInOrder(after)),
-      );
+      const after = new AfterResponseQueue();
+      const start = () => void (this.#written ?? Promise.resolve()).then(() => after.start());
+      // "close" follows "finish", and also comes when the client goes away first. An exchange that is already
+      // over (a handler finishing after its deadline was answered) starts at once.
+      if (this.#closer.closed) start();
+      else this.#closer.once("close", start);
       this.#after = after;
     }
-    this.#after.push(task);
+    this.#after.add(task);
   }
 
   toRequest(): Request {

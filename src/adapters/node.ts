@@ -2,22 +2,41 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import type { App } from "../app.ts";
 import { BriskError } from "../errors.ts";
 import { byteLength, type Outgoing } from "../exchange.ts";
+import { isValidHost } from "../internal/host.ts";
 import type { ResolvedLimits } from "../limits.ts";
+import { type AccessEntry, formatAccess, type Logger } from "../logger.ts";
 import { NodeIncoming, type ProxyOptions, proxyView } from "./node-incoming.ts";
 import { NodeWebSockets } from "./node-websocket.ts";
 
 export type { ProxyOptions } from "./node-incoming.ts";
 
-/** Writes a plain outgoing response to a Node response; HEAD answers carry headers only (Node drops the body). */
-function writePlainResponse(res: ServerResponse, outgoing: Exclude<Outgoing, Response>): void {
+/**
+ * Writes a plain outgoing response to a Node response; HEAD answers carry headers only (Node drops the body). A
+ * response the socket could not take at once is given `sendTimeout` to be read, then its connection is closed.
+ */
+function writePlainResponse(
+  res: ServerResponse,
+  outgoing: Exclude<Outgoing, Response>,
+  sendTimeout: number,
+): void {
   const flat: string[] = [];
   for (const [name, value] of outgoing.headers) flat.push(name, value);
   if (outgoing.body !== null) flat.push("content-length", String(byteLength(outgoing.body)));
   res.writeHead(outgoing.status, flat);
   res.end(outgoing.body ?? undefined);
+  // Usually the kernel took it all in the write itself; only what is left waiting needs a timer.
+  if ((res.socket?.writableLength ?? 0) > 0) whenUnread(res, sendTimeout);
+}
+
+/** Closes the connection unless the response is sent in full within `sendTimeout` (a client that stopped reading). */
+function whenUnread(res: ServerResponse, sendTimeout: number): void {
+  const timer = setTimeout(() => res.destroy(), sendTimeout);
+  timer.unref();
+  res.once("close", () => clearTimeout(timer));
 }
 
 /**
@@ -31,6 +50,7 @@ async function writeWebResponse(
   outgoing: Response,
   incoming: NodeIncoming,
   eventStreams: Set<() => void> | undefined,
+  sendTimeout: number,
 ): Promise<void> {
   const flat: string[] = [];
   for (const [name, value] of outgoing.headers) if (name !== "set-cookie") flat.push(name, value);
@@ -60,11 +80,13 @@ async function writeWebResponse(
   };
   const isEvents = outgoing.headers.get("content-type")?.startsWith("text/event-stream") === true;
   if (isEvents) eventStreams?.add(end);
-  /** Until the socket takes more (or the client has left). */
+  /** Until the socket takes more, or the client has left; one that reads nothing for `sendTimeout` is cut off. */
   const drained = () =>
     new Promise<void>((resolve) => {
       if (res.destroyed) return resolve();
+      const timer = setTimeout(() => res.destroy(), sendTimeout);
       const done = () => {
+        clearTimeout(timer);
         res.off("drain", done);
         res.off("close", done);
         resolve();
@@ -87,6 +109,7 @@ async function writeWebResponse(
       if (!res.write(value)) await drained();
     }
     res.end();
+    if ((res.socket?.writableLength ?? 0) > 0) whenUnread(res, sendTimeout);
   } catch (error) {
     // Node sends what was written on its next tick: it is let through before the connection is cut.
     await new Promise((resolve) => setImmediate(resolve));
@@ -107,6 +130,62 @@ export function toNodeListener(
   return createListener(app, options, undefined);
 }
 
+/** How long a connection refused mid-body goes on reading (and dropping) what its client still sends. */
+const LINGER_MS = 5000;
+
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers["content-length"];
+  return (length !== undefined && length !== "0") || req.headers["transfer-encoding"] !== undefined;
+}
+
+/**
+ * Closes a connection answered before its request body was received (a 413, a malformed upload) the way
+ * RFC 9112 §9.6 asks: the response is sent and the sending side closed, but what the client still sends is read
+ * and dropped for a while. Closing at once would make the kernel answer the unread bytes with a reset, and a
+ * reset makes the client's kernel discard the response it has not read yet: the client would see a broken
+ * connection instead of the 413.
+ */
+function lingerOnClose(res: ServerResponse): void {
+  const socket = res.socket;
+  if (socket === null) return;
+  // Node closes a connection that is not kept alive with `destroySoon` once the response is finished.
+  socket.destroySoon = () => {
+    socket.end();
+    // The rest of the body flows through the request, which drops it (no reader is left).
+    res.req.resume();
+    socket.resume();
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    timer.unref();
+    socket.once("end", () => socket.destroy());
+    socket.once("close", () => clearTimeout(timer));
+  };
+}
+
+/** Writes one access log entry when the response is done (sent, or abandoned by the client). */
+function logAccess(req: IncomingMessage, res: ServerResponse, logger: Logger): void {
+  const start = performance.now();
+  const socket = req.socket;
+  const client = `${socket.remoteAddress}:${socket.remotePort}`;
+  const before = socket.bytesWritten;
+  res.once("close", () => {
+    const entry: AccessEntry = {
+      client,
+      method: req.method ?? "",
+      target: req.url ?? "",
+      httpVersion: req.httpVersion,
+      status: res.headersSent ? res.statusCode : 0,
+      bytes: socket.bytesWritten - before,
+      durationMs: performance.now() - start,
+    };
+    try {
+      if (logger.access !== undefined) logger.access(entry);
+      else logger.info(formatAccess(entry));
+    } catch {
+      // A logger that fails must not take the server with it.
+    }
+  });
+}
+
 /** What `listen` shares with its listener: how to end event streams, whether it is closing, the health path. */
 interface ServerState {
   readonly eventStreams: Set<() => void>;
@@ -117,23 +196,23 @@ interface ServerState {
   /** Set once `close()` has begun: responses then close their connection, and the health check says 503. */
   draining: boolean;
   readonly healthPath: string | undefined;
+  /** Where access log entries go; none when the access log is off. */
+  readonly accessLog: Logger | undefined;
 }
 
 const URI_TOO_LONG = '{"detail":"URI Too Long"}';
 const HEADERS_TOO_LARGE = [431, '{"detail":"Request Header Fields Too Large"}'] as const;
 const BAD_HOST = [400, '{"detail":"Bad Request: invalid or repeated Host header"}'] as const;
+const REPEATED_CONTENT_TYPE = [400, '{"detail":"Bad Request: repeated Content-Type header"}'] as const;
 const OVERLOADED = '{"detail":"Service Unavailable: too many connections"}';
-
-// RFC 3986 host (an IP literal in brackets, or a reg-name / IPv4 address of unreserved characters, sub-delims and
-// percent-escapes) and an optional port. Linear: no part can match what another does.
-const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::[0-9]{1,5})?$/;
 
 /**
  * Checks a request's head in one pass over its raw headers: the field count, the size as sent (request line and
  * header lines with their line ends; Node's own `maxHeaderSize` counts fewer bytes, so it is checked here,
- * exactly), and the Host: at most one, and a valid host. Node passes a Host with a path in it, or two Host headers,
- * through; code that builds a URL from them would disagree with the router about what was asked. Returns the
- * refusal, or undefined.
+ * exactly), the Host (at most one, and a valid host) and the Content-Type (at most one). Node passes a Host with a
+ * path in it, or two Host headers, through; code that builds a URL from them would disagree with the router about
+ * what was asked. Node keeps the first of two Content-Types, where another reader might take the second. Returns
+ * the refusal, or undefined.
  */
 function checkHead(req: IncomingMessage, limits: ResolvedLimits): readonly [number, string] | undefined {
   const raw = req.rawHeaders;
@@ -142,6 +221,7 @@ function checkHead(req: IncomingMessage, limits: ResolvedLimits): readonly [numb
   let size = (req.method?.length ?? 0) + (req.url?.length ?? 0) + 12 + 2;
   let host: string | undefined;
   let hosts = 0;
+  let contentTypes = 0;
   for (let index = 0; index < raw.length; index += 2) {
     const name = raw[index]!;
     const value = raw[index + 1]!;
@@ -149,11 +229,60 @@ function checkHead(req: IncomingMessage, limits: ResolvedLimits): readonly [numb
     if (name.length === 4 && name.toLowerCase() === "host") {
       hosts += 1;
       host = value;
-    }
+    } else if (name.length === 12 && name.toLowerCase() === "content-type") contentTypes += 1;
   }
   if (size > limits.headerBytes) return HEADERS_TOO_LARGE;
-  if (hosts > 1 || (host !== undefined && !HOST.test(host))) return BAD_HOST;
+  if (hosts > 1 || (host !== undefined && !isValidHost(host))) return BAD_HOST;
+  if (contentTypes > 1) return REPEATED_CONTENT_TYPE;
   return undefined;
+}
+
+/** Node's parser errors, by code, as a status and the JSON body that explains it. */
+function clientErrorAnswer(code: string | undefined): readonly [number, string, string] {
+  if (code === "HPE_HEADER_OVERFLOW") return [431, "Request Header Fields Too Large", HEADERS_TOO_LARGE[1]];
+  if (code === "ERR_HTTP_REQUEST_TIMEOUT") return [408, "Request Timeout", '{"detail":"Request Timeout"}'];
+  if (code === "HPE_CHUNK_EXTENSIONS_OVERFLOW") {
+    return [413, "Content Too Large", '{"detail":"Content Too Large: chunk extensions too long"}'];
+  }
+  return [400, "Bad Request", '{"detail":"Bad Request: malformed HTTP request"}'];
+}
+
+/**
+ * Answers what Node's parser refused (bad framing, a stalled head) with a JSON body like every other error, and
+ * closes the connection: after a framing error nothing more on it can be trusted. A request parsed before the bad
+ * bytes (pipelined) is answered first; bytes after a `Connection: close` request are dropped without a word.
+ */
+function answerClientError(
+  error: Error & { code?: string },
+  socket: Duplex,
+  latest: ServerResponse | undefined,
+): void {
+  if (error.code === "ECONNRESET" || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  if (latest !== undefined && !latest.writableFinished) {
+    // A request received whole before the bad bytes is answered first. One still being received (a stalled
+    // body) will never be complete: it is answered now, unless its response has begun.
+    if (latest.req.complete) {
+      latest.once("close", () => answerClientError(error, socket, undefined));
+      return;
+    }
+    if (latest.headersSent) {
+      socket.destroy();
+      return;
+    }
+  }
+  if (error.code === "HPE_CLOSED_CONNECTION") {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, body] = clientErrorAnswer(error.code);
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+  );
+  // Whatever the client still sends is not read; the connection goes once the answer is out.
+  socket.once("finish", () => socket.destroy());
 }
 
 /** Answers a request the server refuses before the app sees it, and closes the connection. */
@@ -173,6 +302,7 @@ function createListener(
   state: ServerState | undefined,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const view = proxyView(options);
+  const { limits } = app;
   const failed = (req: IncomingMessage, res: ServerResponse, error: unknown) => {
     app.logger.error(`${req.method} ${req.url}: the response failed while being sent`, error);
     if (!res.headersSent) {
@@ -183,19 +313,21 @@ function createListener(
     }
   };
   const write = (req: IncomingMessage, res: ServerResponse, outgoing: Outgoing, incoming: NodeIncoming) => {
+    if (!res.shouldKeepAlive && !req.complete && hasBody(req)) lingerOnClose(res);
     try {
       if (outgoing instanceof Response) {
         // What runs after the response waits for a streamed body to be done with, cancelled or not.
-        const written = writeWebResponse(res, outgoing, incoming, state?.eventStreams);
+        const written = writeWebResponse(res, outgoing, incoming, state?.eventStreams, limits.sendTimeout);
         incoming.writing(written.catch((error: unknown) => failed(req, res, error)));
-      } else writePlainResponse(res, outgoing);
+      } else writePlainResponse(res, outgoing, limits.sendTimeout);
     } catch (error) {
       failed(req, res, error);
     }
   };
   const healthPath = state?.healthPath;
-  const { limits } = app;
+  const accessLog = state?.accessLog;
   return (req, res) => {
+    if (accessLog !== undefined) logAccess(req, res, accessLog);
     if ((req.url?.length ?? 0) > limits.urlBytes) return refuse(res, 414, URI_TOO_LONG);
     const refusal = checkHead(req, limits);
     if (refusal !== undefined) return refuse(res, refusal[0], refusal[1]);
@@ -245,6 +377,12 @@ export interface ListenOptions extends ProxyOptions {
    * @default 25000
    */
   readonly drainMs?: number;
+  /**
+   * Write an access log entry per request (client, method, target, status, bytes, duration) to the app's logger:
+   * its `access` method, or `info` as a line of text. `brisk serve` turns it on (`--no-access-log` to not).
+   * @default false
+   */
+  readonly accessLog?: boolean;
 }
 
 /** A running server. */
@@ -278,6 +416,7 @@ export async function listen(app: App, options: ListenOptions = {}): Promise<Lis
     refused: new WeakSet(),
     draining: false,
     healthPath,
+    accessLog: options.accessLog === true ? app.logger : undefined,
   };
   const { limits } = app;
   const server = createServer(
@@ -300,6 +439,9 @@ export async function listen(app: App, options: ListenOptions = {}): Promise<Lis
     // Still read, so that the client gets an answer rather than a reset; the answer is 503.
     if (connections.size > limits.connections) state.refused.add(socket);
   });
+  server.on("clientError", (error: Error, socket: Duplex) =>
+    answerClientError(error, socket, connections.get(socket as Socket)),
+  );
   const sockets = new NodeWebSockets(app, options);
   server.on("upgrade", sockets.upgrade);
   const host = options.host ?? "127.0.0.1";

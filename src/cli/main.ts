@@ -1,6 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { isBriskError } from "../errors.ts";
+import { configureLogging, isLogLevel } from "../logger.ts";
 import { EntrypointError, loadEntrypoint } from "./entrypoint.ts";
 import { serveWithReload } from "./reload.ts";
 import { serve } from "./serve.ts";
@@ -30,6 +31,10 @@ Options of serve:
                       started again, SIGTERM drains them all (default 1)
   --health-path <path>
                       answer GET <path> with 200, and 503 while shutting down (default: off)
+  --log-level <level> debug, info, warning, error or critical (default info)
+  --log-format <fmt>  text, or json for one JSON object per line (default text)
+  --access-log        a line per request: client, request, status, bytes, duration (the
+                      default; --no-access-log turns it off)
   --reload            restart when a source file changes (development)
   -h, --help          show this help`;
 
@@ -100,6 +105,17 @@ export async function main(argv: readonly string[]): Promise<void> {
   if (healthPath !== undefined && !/^\/[^?#\s]*$/.test(healthPath)) {
     fail(`--health-path must be a path starting with "/", got "${healthPath}"`);
   }
+  if (values["access-log"] && values["no-access-log"]) {
+    fail("--access-log and --no-access-log contradict each other");
+  }
+  const logLevel = values["log-level"] ?? "info";
+  if (!isLogLevel(logLevel))
+    fail(`--log-level must be debug, info, warning, error or critical, got "${logLevel}"`);
+  const logFormat = values["log-format"] ?? "text";
+  if (logFormat !== "text" && logFormat !== "json")
+    fail(`--log-format must be text or json, got "${logFormat}"`);
+  configureLogging({ level: logLevel, format: logFormat });
+  const accessLog = !values["no-access-log"];
   if (values.reload && workers > 1) fail("--reload and --workers cannot be combined");
   if (values.reload) {
     const args = [entrypoint, "--host", host, "--port", String(port)];
@@ -107,6 +123,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     if (!proxyHeaders) args.push("--no-proxy-headers");
     if (forwardedAllowIps !== undefined) args.push("--forwarded-allow-ips", forwardedAllowIps);
     if (healthPath !== undefined) args.push("--health-path", healthPath);
+    args.push("--log-level", logLevel, "--log-format", logFormat);
+    if (!accessLog) args.push("--no-access-log");
     serveWithReload(args, process.cwd());
     return;
   }
@@ -123,6 +141,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       host,
       port,
       proxyHeaders,
+      accessLog,
       worker: isWorker(),
       ...(healthPath === undefined ? {} : { healthPath }),
       ...(rootPath === undefined ? {} : { rootPath }),
@@ -153,6 +172,10 @@ function parseServeArgs(args: string[]) {
       "forwarded-allow-ips": { type: "string" },
       workers: { type: "string" },
       "health-path": { type: "string" },
+      "log-level": { type: "string" },
+      "log-format": { type: "string" },
+      "access-log": { type: "boolean" },
+      "no-access-log": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });

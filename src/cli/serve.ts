@@ -14,6 +14,8 @@ export interface ServeOptions extends ProxyOptions {
   readonly drainMs?: number;
   /** Answered 200 by the server itself, 503 while draining (see `listen`'s `healthPath`). */
   readonly healthPath?: string;
+  /** An access log entry per request (see `listen`'s `accessLog`). */
+  readonly accessLog?: boolean;
   /**
    * A worker of `--workers`: it prints nothing of its own (the primary announces the address), and leaves
    * SIGINT to the primary, which forwards one SIGTERM to every worker.

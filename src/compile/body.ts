@@ -3,8 +3,10 @@ import type { $ZodType } from "zod/v4/core";
 import { BriskError, HTTPException, RequestValidationError, type ValidationIssue } from "../errors.ts";
 import type { Incoming } from "../exchange.ts";
 import { formSchemaOf } from "../form.ts";
+import { type Decoding, decodeBody, decodeWhole, requestCoding } from "../internal/content-encoding.ts";
 import { findJsonSyntaxError } from "../internal/json-error.ts";
-import { isJsonMediaType } from "../internal/media-type.ts";
+import { checkJsonShape, type JsonLimits } from "../internal/json-limits.ts";
+import { isJsonMediaType, isUtf8, parseMediaType } from "../internal/media-type.ts";
 import { multipartSpecOf } from "../multipart.ts";
 import { toValidationIssues } from "../schema/issues.ts";
 import type { StandardSchemaV1, Validated } from "../schema/standard.ts";
@@ -22,14 +24,31 @@ import type { SourceResult } from "./params.ts";
 const POISONED = "Object contains forbidden prototype property";
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
+const SHAPE_LIMITS = {
+  depth: (limits: JsonLimits) => `The JSON body is nested deeper than ${limits.depth} levels`,
+  keys: (limits: JsonLimits) => `The JSON body has an object of more than ${limits.keys} keys`,
+  numberLength: (limits: JsonLimits) =>
+    `The JSON body has a number of more than ${limits.numberLength} characters`,
+};
+
 /**
  * Turns the bytes of a JSON body into a value. Empty means absent (the schema decides whether that is allowed);
- * any other media type is 415; malformed JSON is FastAPI's `json_invalid` 422; prototype-poisoning keys are 400.
+ * another media type or charset is 415; malformed JSON, or a number beyond a double's range (JSON.parse would make
+ * it Infinity, which JSON.stringify writes as null), is FastAPI's `json_invalid` 422; prototype-poisoning keys and
+ * bodies beyond the shape limits are 400.
  */
-export function parseJsonBody(bytes: Uint8Array, contentType: string | undefined): unknown {
+export function parseJsonBody(
+  bytes: Uint8Array,
+  contentType: string | undefined,
+  limits: JsonLimits,
+): unknown {
   if (bytes.byteLength === 0) return undefined;
-  if (!isJsonMediaType(contentType)) {
+  const media = parseMediaType(contentType);
+  if (!isJsonMediaType(media)) {
     throw new HTTPException(415, "Unsupported Media Type: the body must be application/json");
+  }
+  if (!isUtf8(media!)) {
+    throw new HTTPException(415, "Unsupported Media Type: a JSON body must be UTF-8");
   }
   let text: string;
   try {
@@ -37,6 +56,9 @@ export function parseJsonBody(bytes: Uint8Array, contentType: string | undefined
   } catch {
     throw new HTTPException(400, "There was an error parsing the body");
   }
+  const problem = checkJsonShape(text, limits);
+  if (problem?.kind === "nonFinite") throw jsonInvalid(problem.position, "Number out of range");
+  if (problem !== undefined) throw new HTTPException(400, SHAPE_LIMITS[problem.kind](limits));
   try {
     return secureJson.parse(text, null, { protoAction: "error", constructorAction: "error" });
   } catch (error) {
@@ -44,15 +66,20 @@ export function parseJsonBody(bytes: Uint8Array, contentType: string | undefined
       throw new HTTPException(400, "The body contains a forbidden key (__proto__ or constructor.prototype)");
     }
     const found = findJsonSyntaxError(text) ?? { position: 0, message: "Expecting value" };
-    const issue: ValidationIssue = {
-      type: "json_invalid",
-      loc: ["body", found.position],
-      msg: "JSON decode error",
-      input: {},
-      ctx: { error: found.message },
-    };
-    throw new RequestValidationError([issue]);
+    throw jsonInvalid(found.position, found.message);
   }
+}
+
+/** FastAPI's 422 for a body that is not JSON it can use. */
+function jsonInvalid(position: number, message: string): RequestValidationError {
+  const issue: ValidationIssue = {
+    type: "json_invalid",
+    loc: ["body", position],
+    msg: "JSON decode error",
+    input: {},
+    ctx: { error: message },
+  };
+  return new RequestValidationError([issue]);
 }
 
 /** Compiles the validation of a parsed body against the route's `body` schema. */
@@ -84,6 +111,8 @@ export function compileBodyReader(
   bodies: readonly StandardSchemaV1[],
   bodyLimit: number | undefined,
   appBodyLimit: number,
+  jsonLimits: JsonLimits,
+  encodings: { readonly decompress: boolean; readonly ratio: number },
 ): BodyReader | undefined {
   if (bodies.length === 0) return undefined;
   const forms = bodies.filter(
@@ -91,8 +120,14 @@ export function compileBodyReader(
   );
   if (forms.length === 0) {
     const limit = bodyLimit ?? appBodyLimit;
-    return (incoming) =>
-      incoming.readBody(limit).then((bytes) => parseJsonBody(bytes, incoming.header("content-type")));
+    const decoding: Decoding = { enabled: encodings.decompress, limit, ratio: encodings.ratio };
+    return (incoming) => {
+      const parse = (bytes: Uint8Array) => parseJsonBody(bytes, incoming.header("content-type"), jsonLimits);
+      const coding = requestCoding(incoming.header("content-encoding"), decoding);
+      const read = incoming.readBody(limit);
+      if (coding === undefined) return read.then(parse);
+      return read.then((bytes) => decodeWhole(bytes, coding, decoding)).then(parse);
+    };
   }
   if (forms.length < bodies.length) {
     throw new BriskError(
@@ -107,11 +142,17 @@ export function compileBodyReader(
   // A form of text fields only is held in memory whole, so the app's limit applies; files have their own.
   const total = bodyLimit ?? (multiparts.length > 0 ? limits.totalSize : appBodyLimit);
   const reading: MultipartReading = { uploads, limits, tempDir: own?.tempDir };
+  const decoding: Decoding = { enabled: encodings.decompress, limit: total, ratio: encodings.ratio };
   return (incoming) => {
     const contentType = incoming.header("content-type");
+    const coding = requestCoding(incoming.header("content-encoding"), decoding);
     if (isMultipart(contentType)) {
-      return parseMultipart(incoming.readBodyStream(total), contentType!, reading);
+      const stream = incoming.readBodyStream(total);
+      const chunks = coding === undefined ? stream : decodeBody(stream, coding, decoding);
+      return parseMultipart(chunks, contentType!, reading);
     }
-    return incoming.readBody(total).then((bytes) => parseUrlEncoded(bytes, contentType));
+    const read = incoming.readBody(total);
+    const bytes = coding === undefined ? read : read.then((bytes) => decodeWhole(bytes, coding, decoding));
+    return bytes.then((bytes) => parseUrlEncoded(bytes, contentType, limits));
   };
 }

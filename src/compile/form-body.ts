@@ -1,12 +1,13 @@
 // Reading form bodies (`form()` and `multipart()`): URL-encoded forms from their bytes, multipart forms as they
 // stream in, through busboy, with every limit enforced while reading.
 
+import { setMaxListeners } from "node:events";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import type { Readable } from "node:stream";
 import type busboy from "busboy";
 import { HTTPException } from "../errors.ts";
-import { parseMediaType } from "../internal/media-type.ts";
+import { isUtf8, parseMediaType } from "../internal/media-type.ts";
 import { parseQuery } from "../internal/query.ts";
 import type { MultipartLimits, UploadSpec } from "../multipart.ts";
 import { UploadFile } from "../upload-file.ts";
@@ -44,25 +45,47 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /** Whether a Content-Type announces a multipart body. */
 export function isMultipart(contentType: string | undefined): boolean {
-  const media = parseMediaType(contentType);
-  return media?.type === "multipart" && media.subtype === "form-data";
+  return parseMediaType(contentType)?.essence === "multipart/form-data";
 }
 
 /**
  * The fields of a URL-encoded form. As in FastAPI, a body of another media type (JSON, say) has no form fields,
- * so the required ones are reported missing. Bytes that are not UTF-8 are 400.
+ * so the required ones are reported missing. Bytes that are not UTF-8 are 400. The limits of a multipart body's
+ * fields apply here too (Starlette's CVE-2026-54283 was a form encoding without them): a field count past `fields`
+ * is 400, a value past `fieldSize` bytes 413.
  */
-export function parseUrlEncoded(bytes: Uint8Array, contentType: string | undefined): ParsedForm {
+export function parseUrlEncoded(
+  bytes: Uint8Array,
+  contentType: string | undefined,
+  limits: Pick<ResolvedLimits, "fields" | "fieldSize">,
+): ParsedForm {
   const media = parseMediaType(contentType);
   let fields: ReadonlyMap<string, readonly string[]> = new Map();
-  if (media !== undefined && `${media.type}/${media.subtype}` === FORM_MEDIA) {
+  if (media?.essence === FORM_MEDIA) {
+    if (!isUtf8(media)) throw new HTTPException(415, "Unsupported Media Type: a form must be UTF-8");
     let text: string;
     try {
       text = decoder.decode(bytes);
     } catch {
       throw new HTTPException(400, "There was an error parsing the body");
     }
-    fields = parseQuery(text);
+    const parsed = parseQuery(text);
+    let count = 0;
+    for (const [name, values] of parsed) {
+      count += values.length;
+      if (count > limits.fields) {
+        throw new HTTPException(400, `Too many fields. Maximum number of fields is ${limits.fields}.`);
+      }
+      for (const value of values) {
+        if (Buffer.byteLength(value) > limits.fieldSize) {
+          throw new HTTPException(
+            413,
+            `The field "${name}" is larger than the limit of ${limits.fieldSize} bytes`,
+          );
+        }
+      }
+    }
+    fields = parsed;
   }
   return new ParsedForm(fields);
 }
@@ -143,6 +166,8 @@ export async function parseMultipart(
   const writing: Promise<void>[] = [];
   let failure: unknown;
   const failures = new AbortController();
+  // One listener per file being received (up to `limits.files` at once); removed as each read settles.
+  setMaxListeners(0, failures.signal);
   const stop = (error: unknown) => {
     if (failure !== undefined) return;
     failure = error;

@@ -1,10 +1,18 @@
 import { RequestContext } from "../context.ts";
 import type { Dependency, DependencyOverrides } from "../dependency.ts";
-import { BriskError, RequestValidationError, type ValidationIssue } from "../errors.ts";
-import type { Incoming, Outgoing } from "../exchange.ts";
+import {
+  BriskError,
+  HTTPException,
+  isHTTPException,
+  RequestValidationError,
+  type ValidationIssue,
+} from "../errors.ts";
+import type { Incoming, Outgoing, PlainResponse } from "../exchange.ts";
 import { FileReply, fileResponse } from "../files.ts";
+import type { Deadlines } from "../internal/deadlines.ts";
 import { decodeSegment } from "../internal/percent.ts";
 import type { State } from "../lifespan.ts";
+import type { ResolvedLimits } from "../limits.ts";
 import type { Logger } from "../logger.ts";
 import { compilePath, type PathTemplate } from "../path.ts";
 import { appendHeaders, dedupeContentType, Reply, replyToOutgoing } from "../responses.ts";
@@ -63,6 +71,12 @@ const NO_PARAMS: Readonly<Record<string, never>> = Object.freeze({});
 export interface RouteOptions {
   /** The app's `bodyLimit`, unless the route sets its own. */
   readonly bodyLimit: number;
+  /** The app's limits. */
+  readonly limits: ResolvedLimits;
+  /** Whether request bodies may be compressed (the app's `decompressRequests`). */
+  readonly decompressRequests: boolean;
+  /** The handler deadline's watch, shared by the app's routes. */
+  readonly deadlines: Deadlines;
   readonly logger: Logger;
   /** Consulted on every request, so overrides set after startup apply. */
   readonly overrides: DependencyOverrides;
@@ -107,7 +121,13 @@ export function compileRoute(definition: RouteDefinition, options: RouteOptions)
   const named = Object.entries(spec.deps ?? {});
   checkDependencyTree([...effects, ...named.map(([, dep]) => dep)], path, name);
   const usesDependencies = effects.length > 0 || named.length > 0;
-  const { logger, overrides } = options;
+  const { logger, overrides, deadlines } = options;
+  const { paramLength, handlerTimeout } = options.limits;
+  const TIMED_OUT: PlainResponse = {
+    status: 503,
+    headers: JSON_HEADERS,
+    body: `{"detail":"Service Unavailable: no response within ${handlerTimeout} ms"}`,
+  };
   if (spec.params !== undefined && !isStandardSchema(spec.params)) {
     for (const key of Object.keys(spec.params)) {
       if (!path.params.some((param) => param.name === key)) {
@@ -123,7 +143,18 @@ export function compileRoute(definition: RouteDefinition, options: RouteOptions)
     spec.body,
     ...[...effects, ...named.map(([, dep]) => dep)].flatMap((dep) => bodiesOf(dep)),
   ].filter((body) => body !== undefined);
-  const readBody = compileBodyReader(name, bodies, spec.bodyLimit, options.bodyLimit);
+  const readBody = compileBodyReader(
+    name,
+    bodies,
+    spec.bodyLimit,
+    options.bodyLimit,
+    {
+      depth: options.limits.jsonDepth,
+      keys: options.limits.jsonKeys,
+      numberLength: options.limits.jsonNumberLength,
+    },
+    { decompress: options.decompressRequests, ratio: options.limits.compressionRatio },
+  );
   const validatesParams = spec.params !== undefined;
   const serialize: Serializer = compileSerializer(name, spec.response);
   const streamer = compileStreamResponder(name, spec);
@@ -279,27 +310,68 @@ export function compileRoute(definition: RouteDefinition, options: RouteOptions)
       : pending.then(() => respond(context, issues, body, invalid, incoming));
   }
 
+  function afterReading(
+    incoming: Incoming,
+    params: readonly string[],
+    body: unknown,
+    invalid: Invalid,
+  ): Outgoing | Promise<Outgoing> {
+    if (!(body instanceof ParsedForm)) return afterBody(incoming, params, body, invalid);
+    // Uploaded files outlive the handler: they are removed after the response, once background tasks and
+    // dependency cleanup (added to the request's after-response work before this) have run.
+    const dispose = () => incoming.afterResponse(() => body.dispose());
+    let outgoing: Outgoing | Promise<Outgoing>;
+    try {
+      outgoing = afterBody(incoming, params, body, invalid);
+    } catch (error) {
+      dispose();
+      throw error;
+    }
+    if (outgoing instanceof Promise) return outgoing.finally(dispose);
+    dispose();
+    return outgoing;
+  }
+
+  /**
+   * Gives asynchronous work until the handler deadline: then the client gets 503 and the request's signal aborts.
+   * What the handler still produces is dropped (a streamed body cancelled); a failure is logged.
+   */
+  function withDeadline(
+    outgoing: Outgoing | Promise<Outgoing>,
+    incoming: Incoming,
+  ): Outgoing | Promise<Outgoing> {
+    if (!(outgoing instanceof Promise)) return outgoing;
+    return deadlines.watch(outgoing, () => {
+      incoming.abort();
+      logger.warn(
+        `${incoming.method} ${incoming.path}: no response within ${handlerTimeout} ms; answered 503`,
+      );
+      outgoing.then(
+        (late) => {
+          if (late instanceof Response) void late.body?.cancel().catch(() => {});
+        },
+        (error: unknown) => {
+          if (!isHTTPException(error)) logger.error(`${name}: failed after its deadline`, error);
+        },
+      );
+      return TIMED_OUT;
+    });
+  }
+
   return {
     definition,
     run(incoming, params, invalid) {
-      if (readBody === undefined) return afterBody(incoming, params, undefined, invalid);
-      // The body is read and parsed first, as FastAPI does: malformed JSON is reported even if params are bad too.
-      return readBody(incoming).then((body) => {
-        if (!(body instanceof ParsedForm)) return afterBody(incoming, params, body, invalid);
-        // Uploaded files outlive the handler: they are removed after the response, once background tasks and
-        // dependency cleanup (added to the request's after-response work before this) have run.
-        const dispose = () => incoming.afterResponse(() => body.dispose());
-        let outgoing: Outgoing | Promise<Outgoing>;
-        try {
-          outgoing = afterBody(incoming, params, body, invalid);
-        } catch (error) {
-          dispose();
-          throw error;
+      for (let index = 0; index < params.length; index++) {
+        if (params[index]!.length > paramLength && path.params[index]?.convertor !== "path") {
+          throw new HTTPException(414, `Path parameter longer than ${paramLength} characters`);
         }
-        if (outgoing instanceof Promise) return outgoing.finally(dispose);
-        dispose();
-        return outgoing;
-      });
+      }
+      if (readBody === undefined)
+        return withDeadline(afterBody(incoming, params, undefined, invalid), incoming);
+      // The body is read and parsed first, as FastAPI does: malformed JSON is reported even if params are bad too.
+      return readBody(incoming).then((body) =>
+        withDeadline(afterReading(incoming, params, body, invalid), incoming),
+      );
     },
   };
 }

@@ -1,6 +1,8 @@
 import { HTTPException } from "../errors.ts";
 
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM: an encoded U+FEFF is a character of the path like any other (a decoder stripping it would route
+// `/admin%EF%BB%BF` to `/admin`).
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const ESCAPE_RUN = /(?:%[0-9A-Fa-f]{2})+/g;
 const KEPT = /%2F|%25/gi;
 
@@ -40,4 +42,18 @@ export function decodePath(raw: string): string {
 /** Finishes decoding a path parameter captured from a {@link decodePath} result. */
 export function decodeSegment(text: string): string {
   return text.includes("%") ? text.replace(KEPT, (sequence) => (sequence === "%25" ? "%" : "/")) : text;
+}
+
+/**
+ * Whether a raw request path has a dot segment (`.` or `..`, also percent-encoded as `%2e`). Clients resolve them
+ * before sending (RFC 3986 §5.2.4), so only a hand-made request has one; brisk refuses it rather than resolving it,
+ * so that no two parts of a server can resolve it differently.
+ */
+export function hasDotSegment(raw: string): boolean {
+  if (!raw.includes("/.") && !raw.includes("%2e") && !raw.includes("%2E")) return false;
+  for (const segment of raw.split("/")) {
+    const dots = segment.length <= 6 ? segment.replace(/%2e/gi, ".") : segment;
+    if (dots === "." || dots === "..") return true;
+  }
+  return false;
 }

@@ -9,12 +9,18 @@ export type MultiMap = Map<string, string[]>;
 export function parseQuery(search: string): MultiMap {
   const map: MultiMap = new Map();
   let start = 0;
+  // The next "=" at or after `start`, found once and reused while pairs without one go by: searching again for
+  // every pair would scan the rest of the text each time (quadratic on "a&a&a&...").
+  let equals = -1;
   while (start <= search.length) {
     let end = search.indexOf("&", start);
     if (end === -1) end = search.length;
     if (end > start) {
-      const equals = search.indexOf("=", start);
-      const split = equals === -1 || equals > end ? end : equals;
+      if (equals !== search.length && equals < start) {
+        equals = search.indexOf("=", start);
+        if (equals === -1) equals = search.length;
+      }
+      const split = equals > end ? end : equals;
       const key = decodeComponent(search.slice(start, split));
       const value = split === end ? "" : decodeComponent(search.slice(split + 1, end));
       const values = map.get(key);
@@ -26,7 +32,7 @@ export function parseQuery(search: string): MultiMap {
   return map;
 }
 
-const lenient = new TextDecoder("utf-8");
+const lenient = new TextDecoder("utf-8", { ignoreBOM: true });
 const encoder = new TextEncoder();
 
 function decodeComponent(text: string): string {

@@ -7,10 +7,13 @@ export function splitTarget(target: string): [path: string, search: string] {
   let rest = target;
   if (rest.charCodeAt(0) !== 47 /* "/" */) {
     const origin = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/.exec(rest);
-    if (origin !== null) rest = rest.slice(origin[0].length) || "/";
+    if (origin !== null) rest = rest.slice(origin[0].length);
   }
   const hash = rest.indexOf("#");
   if (hash !== -1) rest = rest.slice(0, hash);
   const question = rest.indexOf("?");
-  return question === -1 ? [rest, ""] : [rest.slice(0, question), rest.slice(question + 1)];
+  const path = question === -1 ? rest : rest.slice(0, question);
+  const search = question === -1 ? "" : rest.slice(question + 1);
+  // An absolute-form target with an empty path (`http://host?q`) asks for "/" (RFC 9110 §4.2.3).
+  return [path === "" ? "/" : path, search];
 }

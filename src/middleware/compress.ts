@@ -1,6 +1,7 @@
 import { promisify } from "node:util";
 import zlib from "node:zlib";
 import { BriskError } from "../errors.ts";
+import { parseMediaType } from "../internal/media-type.ts";
 import type { Middleware } from "../middleware.ts";
 import { appendVary, editHeaders } from "./headers.ts";
 
@@ -117,7 +118,7 @@ function checkRange(name: string, value: number, min: number, max: number): numb
 
 function isCompressible(headers: Headers): boolean {
   if (headers.has("content-encoding") || headers.has("content-range")) return false;
-  const type = headers.get("content-type")?.split(";")[0]?.trim().toLowerCase();
+  const type = parseMediaType(headers.get("content-type") ?? undefined)?.essence;
   if (type === "text/event-stream") return false;
   const cacheControl = headers.get("cache-control");
   return (
