@@ -303,7 +303,6 @@ describe("integer errors", () => {
       ],
     });
   });
-
 });
 
 describe("number errors", () => {
@@ -368,7 +367,6 @@ describe("number errors", () => {
       ],
     });
   });
-
 });
 
 describe("numeric bounds", () => {

@@ -203,12 +203,21 @@ describe("cors: simple requests", () => {
     });
   });
 
-  test("a disallowed origin gets the response without any CORS header", async () => {
+  test("a disallowed origin gets the response without any CORS header, but Vary: Origin for caches", async () => {
     const app = makeApp(cors({ allowOrigins: [SITE], allowCredentials: true, exposeHeaders: ["X-Total"] }));
     const response = await call(app, "/hello", { headers: { origin: "https://evil.example" } });
     assert.equal(response.status, 200);
-    assert.deepEqual(corsHeaders(response), {});
+    assert.deepEqual(corsHeaders(response), { vary: "Origin" });
     assert.deepEqual(await response.json(), { hello: "world" });
+  });
+
+  test('the origin "null" is never allowed: listing it throws, and no pattern admits it', async () => {
+    expectBriskError(() => cors({ allowOrigins: ["null"] }), /"null"/);
+    const app = makeApp(cors({ allowOriginRegex: ".*", allowCredentials: true }));
+    const response = await call(app, "/hello", { headers: { origin: "null" } });
+    assert.equal(response.headers.get("access-control-allow-origin"), null);
+    const allowed = await call(app, "/hello", { headers: { origin: SITE } });
+    assert.equal(allowed.headers.get("access-control-allow-origin"), SITE);
   });
 
   test("Origin is appended to the route's Vary", async () => {

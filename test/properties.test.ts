@@ -260,7 +260,8 @@ describe("decodePath, decodeSegment, hasDotSegment", () => {
       4000,
     ));
 
-  test("... including segments with U+FEFF (a byte order mark)", () => // The first is what fast-check found (raw path /%EF%BB%BF/).
+  test("... including segments with U+FEFF (a byte order mark)", () =>
+    // The first is what fast-check found (raw path /%EF%BB%BF/).
     check(segments, roundTrip, 4000, [["\ufeff", ""], ["admin\ufeff"], ["a\ufeffb"]]));
 
   test("decodePath never turns an escape into a separator, and leaves text without % alone", () =>
@@ -340,7 +341,8 @@ describe("decodePath, decodeSegment, hasDotSegment", () => {
       3000,
     ));
 
-  test("splitTarget gives an absolute-form target with an empty path the path /", () => // The first is what fast-check found.
+  test("splitTarget gives an absolute-form target with an empty path the path /", () =>
+    // The first is what fast-check found.
     check(absoluteForm, routesLikeOriginForm, 3000, ["http://#", "http://h?q=1"]));
 });
 

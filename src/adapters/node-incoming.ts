@@ -160,12 +160,31 @@ export class NodeIncoming implements Incoming {
     const encrypted = (this.#req.socket as { encrypted?: boolean }).encrypted === true;
     const scheme = forwarded.proto ?? (encrypted ? "https" : "http");
     const host = forwarded.host ?? this.#req.headers.host ?? "localhost";
-    const target = this.#req.url ?? "/";
+    // The path and query as routed: an absolute-form target (`GET http://host/x`) keeps only those.
+    const target = this.search === "" ? this.path : `${this.path}?${this.search}`;
     const root = this.rootPath ?? "";
     const prefixed =
       root !== "" && !(target === root || target.startsWith(`${root}/`) || target.startsWith(`${root}?`));
     return `${scheme}://${host}${prefixed ? root : ""}${target}`;
   }
+}
+
+/**
+ * Connections whose request was refused before the app could use it (a body over its limit, a head the server
+ * will not accept): they close after that answer, and requests the client pipelined behind it are not run, since
+ * their answers could never be sent.
+ */
+const closing = new WeakSet<object>();
+
+/** Marks the connection of `res` to close after its answer, running no request pipelined behind it. */
+export function closeAfter(res: ServerResponse): void {
+  closing.add(res.req.socket);
+  res.shouldKeepAlive = false;
+}
+
+/** Whether a connection is closing after a refused request (see {@link closeAfter}). */
+export function isClosing(socket: object): boolean {
+  return closing.has(socket);
 }
 
 /** Whether a header (lower-case name) is among Node's raw name/value pairs. */
@@ -182,7 +201,7 @@ function readNodeBody(req: IncomingMessage, res: ServerResponse, limit: number):
   const declared = Number(req.headers["content-length"] ?? Number.NaN);
   if (declared > limit) {
     // The rest of the body will not be read, so the connection cannot be reused.
-    res.shouldKeepAlive = false;
+    closeAfter(res);
     return Promise.reject(tooLarge(limit));
   }
   return new Promise((resolve, reject) => {
@@ -198,7 +217,7 @@ function readNodeBody(req: IncomingMessage, res: ServerResponse, limit: number):
       total += chunk.byteLength;
       if (total > limit) {
         cleanup();
-        res.shouldKeepAlive = false;
+        closeAfter(res);
         req.pause();
         reject(tooLarge(limit));
         return;
@@ -231,7 +250,7 @@ async function* streamNodeBody(
 ): AsyncGenerator<Uint8Array> {
   const declared = Number(req.headers["content-length"] ?? Number.NaN);
   if (declared > limit) {
-    res.shouldKeepAlive = false;
+    closeAfter(res);
     throw tooLarge(limit);
   }
   let ended = false;
@@ -271,7 +290,7 @@ async function* streamNodeBody(
     req.off("error", onError);
     req.off("aborted", onError);
     // The rest of the body will not be read, so the connection cannot be reused.
-    if (!ended && !req.readableEnded) res.shouldKeepAlive = false;
+    if (!ended && !req.readableEnded) closeAfter(res);
   }
 }
 

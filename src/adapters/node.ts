@@ -9,7 +9,7 @@ import { byteLength, type Outgoing } from "../exchange.ts";
 import { isValidHost } from "../internal/host.ts";
 import type { ResolvedLimits } from "../limits.ts";
 import { type AccessEntry, formatAccess, type Logger } from "../logger.ts";
-import { NodeIncoming, type ProxyOptions, proxyView } from "./node-incoming.ts";
+import { closeAfter, isClosing, NodeIncoming, type ProxyOptions, proxyView } from "./node-incoming.ts";
 import { NodeWebSockets } from "./node-websocket.ts";
 
 export type { ProxyOptions } from "./node-incoming.ts";
@@ -203,6 +203,11 @@ interface ServerState {
 const URI_TOO_LONG = '{"detail":"URI Too Long"}';
 const HEADERS_TOO_LARGE = [431, '{"detail":"Request Header Fields Too Large"}'] as const;
 const BAD_HOST = [400, '{"detail":"Bad Request: invalid or repeated Host header"}'] as const;
+const MISSING_HOST = [400, '{"detail":"Bad Request: an HTTP/1.1 request needs a Host header"}'] as const;
+const UNKNOWN_TRANSFER_CODING = [
+  501,
+  '{"detail":"Not Implemented: only the chunked transfer coding is supported"}',
+] as const;
 const REPEATED_CONTENT_TYPE = [400, '{"detail":"Bad Request: repeated Content-Type header"}'] as const;
 const OVERLOADED = '{"detail":"Service Unavailable: too many connections"}';
 
@@ -222,6 +227,7 @@ function checkHead(req: IncomingMessage, limits: ResolvedLimits): readonly [numb
   let host: string | undefined;
   let hosts = 0;
   let contentTypes = 0;
+  const codings: string[] = [];
   for (let index = 0; index < raw.length; index += 2) {
     const name = raw[index]!;
     const value = raw[index + 1]!;
@@ -230,10 +236,18 @@ function checkHead(req: IncomingMessage, limits: ResolvedLimits): readonly [numb
       hosts += 1;
       host = value;
     } else if (name.length === 12 && name.toLowerCase() === "content-type") contentTypes += 1;
+    else if (name.length === 17 && name.toLowerCase() === "transfer-encoding") codings.push(value);
   }
   if (size > limits.headerBytes) return HEADERS_TOO_LARGE;
   if (hosts > 1 || (host !== undefined && !isValidHost(host))) return BAD_HOST;
+  // HTTP/1.1 requires a Host (RFC 9112 §3.2); Node's own check is off so that the answer is JSON like the others.
+  if (hosts === 0 && req.httpVersionMajor === 1 && req.httpVersionMinor === 1) return MISSING_HOST;
   if (contentTypes > 1) return REPEATED_CONTENT_TYPE;
+  // Node reads any coding list that ends in "chunked" as chunked alone: a body sent "gzip, chunked" would be taken
+  // as plain, where a proxy that decodes gzip sees another body. Only "chunked" itself is accepted.
+  if (codings.length > 0 && (codings.length > 1 || codings[0]!.trim().toLowerCase() !== "chunked")) {
+    return UNKNOWN_TRANSFER_CODING;
+  }
   return undefined;
 }
 
@@ -261,6 +275,9 @@ function answerClientError(
     socket.destroy();
     return;
   }
+  // The request was refused already (a bad Transfer-Encoding is seen before its body fails to parse): that
+  // answer stands, and the connection is closing.
+  if (isClosing(socket)) return;
   if (latest !== undefined && !latest.writableFinished) {
     // A request received whole before the bad bytes is answered first. One still being received (a stalled
     // body) will never be complete: it is answered now, unless its response has begun.
@@ -287,7 +304,8 @@ function answerClientError(
 
 /** Answers a request the server refuses before the app sees it, and closes the connection. */
 function refuse(res: ServerResponse, status: number, body: string): void {
-  res.shouldKeepAlive = false;
+  closeAfter(res);
+  if (!res.req.complete && hasBody(res.req)) lingerOnClose(res);
   res.writeHead(status, ["content-type", "application/json", "content-length", String(body.length)]);
   res.end(body);
 }
@@ -327,6 +345,7 @@ function createListener(
   const healthPath = state?.healthPath;
   const accessLog = state?.accessLog;
   return (req, res) => {
+    if (isClosing(req.socket)) return;
     if (accessLog !== undefined) logAccess(req, res, accessLog);
     if ((req.url?.length ?? 0) > limits.urlBytes) return refuse(res, 414, URI_TOO_LONG);
     const refusal = checkHead(req, limits);
@@ -428,6 +447,8 @@ export async function listen(app: App, options: ListenOptions = {}): Promise<Lis
       // Node checks the two deadlines on this interval (30 s by default, which would make them up to 30 s late).
       connectionsCheckingInterval: Math.min(1000, limits.headersTimeout),
       keepAliveTimeout: limits.keepAliveTimeout,
+      // Checked by the listener instead (see checkHead), which answers in JSON.
+      requireHostHeader: false,
     },
     createListener(app, options, state),
   );
@@ -472,8 +493,10 @@ export async function listen(app: App, options: ListenOptions = {}): Promise<Lis
       for (const [socket, exchange] of connections) {
         // A connection that never sent a request (a browser's preconnect) is idle too, though Node does not say so.
         if (exchange === undefined && socket.bytesRead === 0) socket.destroy();
-        // One whose response is under way was promised keep-alive: it is closed once the response is out.
+        // One whose response is under way was promised keep-alive: it is closed once the response is out, and
+        // says so when its head is still to be sent.
         else if (exchange !== undefined && !exchange.writableFinished) {
+          if (!exchange.headersSent) exchange.shouldKeepAlive = false;
           exchange.once("finish", () => setImmediate(() => server.closeIdleConnections()));
         }
       }

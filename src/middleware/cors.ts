@@ -55,7 +55,9 @@ const SAFELISTED_HEADERS = ["Accept", "Accept-Language", "Content-Language", "Co
  * - Error responses (404, 422, 500) carry the CORS headers too: errors are responses by the time a middleware sees
  *   them, so the browser shows the real error rather than a CORS failure (FastAPI #775, Starlette #1116).
  * - A response to a disallowed origin passes through without any CORS header (Starlette still adds
- *   `Access-Control-Allow-Credentials` and `Access-Control-Expose-Headers`, which mean nothing without an origin).
+ *   `Access-Control-Allow-Credentials` and `Access-Control-Expose-Headers`, which mean nothing without an origin),
+ *   but with `Vary: Origin` when origins are listed, so that a cache keeps it from allowed origins.
+ * - The origin `"null"` is never allowed (listing it throws at startup): sandboxed frames and `file:` pages send it.
  *
  * @example
  * app.use(cors({ allowOrigins: ["https://example.com"], allowMethods: "*", allowCredentials: true }));
@@ -70,6 +72,12 @@ export function cors(options: CorsOptions = {}): Middleware {
       "BRISK_INVALID_OPTION",
       'cors: allowOrigins "*" cannot be combined with allowCredentials: true (browsers reject credentialed ' +
         "responses to any origin); list the allowed origins, or use allowOriginRegex",
+    );
+  }
+  if (listedOrigins.has("null")) {
+    throw new BriskError(
+      "BRISK_INVALID_OPTION",
+      'cors: the origin "null" cannot be allowed: sandboxed frames, file: pages and cross-origin redirects all send it',
     );
   }
   const originRegex = compileOriginRegex(options.allowOriginRegex);
@@ -109,8 +117,9 @@ export function cors(options: CorsOptions = {}): Middleware {
   if (!allowAllHeaders) preflightHeaders.push(["access-control-allow-headers", allowedHeaders.join(", ")]);
   if (allowCredentials) preflightHeaders.push(["access-control-allow-credentials", "true"]);
 
+  // "null" is never an allowed origin, whatever matches it: any sandboxed page can send it.
   const isAllowedOrigin = (origin: string): boolean =>
-    allowAllOrigins || originRegex?.test(origin) === true || listedOrigins.has(origin);
+    origin !== "null" && (allowAllOrigins || originRegex?.test(origin) === true || listedOrigins.has(origin));
 
   const preflight = (request: Request, origin: string): Response => {
     const headers = new Headers(preflightHeaders);
@@ -140,7 +149,10 @@ export function cors(options: CorsOptions = {}): Middleware {
       return preflight(request, origin);
     }
     const response = await next();
-    if (!isAllowedOrigin(origin)) return response;
+    if (!isAllowedOrigin(origin)) {
+      // The answer depends on the origin either way: a cache must not give this one to an allowed origin.
+      return explicitOrigin ? editHeaders(response, (headers) => appendVary(headers, "Origin")) : response;
+    }
     // With any origin allowed, a request carrying cookies still gets its origin echoed (Starlette's rule).
     const echo = explicitOrigin || request.headers.has("cookie");
     return editHeaders(response, (headers) => {
