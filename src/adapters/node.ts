@@ -205,8 +205,8 @@ const HEADERS_TOO_LARGE = [431, '{"detail":"Request Header Fields Too Large"}'] 
 const BAD_HOST = [400, '{"detail":"Bad Request: invalid or repeated Host header"}'] as const;
 const MISSING_HOST = [400, '{"detail":"Bad Request: an HTTP/1.1 request needs a Host header"}'] as const;
 const UNKNOWN_TRANSFER_CODING = [
-  501,
-  '{"detail":"Not Implemented: only the chunked transfer coding is supported"}',
+  400,
+  '{"detail":"Bad Request: only the chunked transfer coding is supported"}',
 ] as const;
 const REPEATED_CONTENT_TYPE = [400, '{"detail":"Bad Request: repeated Content-Type header"}'] as const;
 const OVERLOADED = '{"detail":"Service Unavailable: too many connections"}';
@@ -331,6 +331,9 @@ function createListener(
     }
   };
   const write = (req: IncomingMessage, res: ServerResponse, outgoing: Outgoing, incoming: NodeIncoming) => {
+    // A server draining closes every connection after its answer, and says so, unless the client has pipelined
+    // another request behind this one: that one is answered too, and says it instead.
+    if (state?.draining && state.connections.get(req.socket) === res) res.shouldKeepAlive = false;
     if (!res.shouldKeepAlive && !req.complete && hasBody(req)) lingerOnClose(res);
     try {
       if (outgoing instanceof Response) {
@@ -351,6 +354,9 @@ function createListener(
     const refusal = checkHead(req, limits);
     if (refusal !== undefined) return refuse(res, refusal[0], refusal[1]);
     if (state !== undefined) {
+      // The exchange a connection is in, for a server that is closing to tell receiving from answering. Kept in a
+      // map, not on the socket: a property added to Node's sockets would give its own code another shape to handle.
+      state.connections.set(req.socket, res);
       if (state.refused.has(req.socket)) return refuse(res, 503, OVERLOADED);
       // A server shutting down answers what reaches it, but keeps no connection open for more.
       if (state.draining) res.shouldKeepAlive = false;
@@ -368,9 +374,6 @@ function createListener(
         return;
       }
     }
-    // The exchange a connection is in, for a server that is closing to tell receiving from answering. Kept in a
-    // map, not on the socket: a property added to Node's sockets would give its own code another shape to handle.
-    if (state !== undefined) state.connections.set(req.socket, res);
     const incoming = new NodeIncoming(req, res, view);
     const outgoing = app.handle(incoming);
     if (outgoing instanceof Promise) outgoing.then((done) => write(req, res, done, incoming));
@@ -493,10 +496,8 @@ export async function listen(app: App, options: ListenOptions = {}): Promise<Lis
       for (const [socket, exchange] of connections) {
         // A connection that never sent a request (a browser's preconnect) is idle too, though Node does not say so.
         if (exchange === undefined && socket.bytesRead === 0) socket.destroy();
-        // One whose response is under way was promised keep-alive: it is closed once the response is out, and
-        // says so when its head is still to be sent.
+        // One whose response is under way is closed once the response is out (which says so, see `write`).
         else if (exchange !== undefined && !exchange.writableFinished) {
-          if (!exchange.headersSent) exchange.shouldKeepAlive = false;
           exchange.once("finish", () => setImmediate(() => server.closeIdleConnections()));
         }
       }
