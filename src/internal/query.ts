@@ -20,7 +20,7 @@ export function parseQuery(search: string): MultiMap {
         equals = search.indexOf("=", start);
         if (equals === -1) equals = search.length;
       }
-      const split = equals > end ? end : equals;
+      const split = Math.min(equals, end);
       const key = decodeComponent(search.slice(start, split));
       const value = split === end ? "" : decodeComponent(search.slice(split + 1, end));
       const values = map.get(key);
