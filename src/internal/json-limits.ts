@@ -26,6 +26,7 @@ const OPEN_ARRAY = 0x5b;
 const CLOSE_OBJECT = 0x7d;
 const CLOSE_ARRAY = 0x5d;
 const COLON = 0x3a;
+const EXPONENT = /[0-9][eE]/;
 
 /** Whether a character can be part of a JSON number literal. */
 function isNumberChar(code: number): boolean {
@@ -45,11 +46,21 @@ function isNumberChar(code: number): boolean {
  * JSON.parse judges the syntax afterwards.
  */
 export function checkJsonShape(text: string, limits: JsonLimits): JsonShapeProblem | undefined {
+  // Most bodies are short: too short to nest past the depth (two characters a level), to hold a longer number or
+  // more keys (four characters a key), so only an exponent (always after a digit) needs the scan.
+  const length = text.length;
+  if (
+    length <= 2 * limits.depth &&
+    length <= limits.numberLength &&
+    length <= limits.keys &&
+    !EXPONENT.test(text)
+  ) {
+    return undefined;
+  }
   let depth = 0;
   // Keys counted per open object (a colon outside strings ends a key); arrays hold a placeholder.
   const counts: number[] = [];
   let numberStart = -1;
-  const length = text.length;
   for (let index = 0; index < length; index++) {
     const code = text.charCodeAt(index);
     if (isNumberChar(code)) {
