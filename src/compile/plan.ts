@@ -123,7 +123,7 @@ export function compileRoute(definition: RouteDefinition, options: RouteOptions)
   const usesDependencies = effects.length > 0 || named.length > 0;
   const { logger, overrides, deadlines } = options;
   const { paramLength, handlerTimeout } = options.limits;
-  const TIMED_OUT: PlainResponse = {
+  const timedOut: PlainResponse = {
     status: 503,
     headers: JSON_HEADERS,
     body: `{"detail":"Service Unavailable: no response within ${handlerTimeout} ms"}`,
@@ -354,7 +354,7 @@ export function compileRoute(definition: RouteDefinition, options: RouteOptions)
           if (!isHTTPException(error)) logger.error(`${name}: failed after its deadline`, error);
         },
       );
-      return TIMED_OUT;
+      return timedOut;
     });
   }
 
