@@ -58,7 +58,7 @@ export function checkJsonShape(text: string, limits: JsonLimits): JsonShapeProbl
     return undefined;
   }
   let depth = 0;
-  // Keys counted per open object (a colon outside strings ends a key); arrays hold a placeholder.
+  // Keys counted per open container (a colon outside strings ends a key; an array's count stays 0).
   const counts: number[] = [];
   let numberStart = -1;
   for (let index = 0; index < length; index++) {
