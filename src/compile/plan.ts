@@ -362,7 +362,13 @@ export function compileRoute(definition: RouteDefinition, options: RouteOptions)
     definition,
     run(incoming, params, invalid) {
       for (let index = 0; index < params.length; index++) {
-        if (params[index]!.length > paramLength && path.params[index]?.convertor !== "path") {
+        const param = params[index]!;
+        // Characters are code points (an emoji is one); counted only when the UTF-16 length says it may be over.
+        if (
+          param.length > paramLength &&
+          path.params[index]?.convertor !== "path" &&
+          codePoints(param) > paramLength
+        ) {
           throw new HTTPException(414, `Path parameter longer than ${paramLength} characters`);
         }
       }
@@ -374,6 +380,20 @@ export function compileRoute(definition: RouteDefinition, options: RouteOptions)
       );
     },
   };
+}
+
+/** The number of code points of a string (a surrogate pair is one). */
+function codePoints(text: string): number {
+  let count = 0;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (code >= 0xd800 && code <= 0xdbff && index + 1 < text.length) {
+      const next = text.charCodeAt(index + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) index++;
+    }
+    count++;
+  }
+  return count;
 }
 
 /**

@@ -419,6 +419,25 @@ describe("class 4: path parameter length (limits.paramLength = 256)", () => {
     assert.equal(detail, TOO_LONG);
   });
 
+  test("characters are code points: 256 emoji (512 UTF-16 units) are accepted, 257 are 414", async () => {
+    const emoji = encodeURIComponent("😀");
+    const { json } = await expectAccepted(
+      served.server,
+      OK_HEALTH,
+      request({ target: `/p/${emoji.repeat(256)}` }),
+      200,
+    );
+    assert.deepEqual(json, { length: 512 });
+    const { detail } = await expectRefusal(
+      served.server,
+      OK_HEALTH,
+      request({ target: `/p/${emoji.repeat(257)}` }),
+      414,
+      { connection: "either" },
+    );
+    assert.equal(detail, TOO_LONG);
+  });
+
   test("a {name:path} parameter is exempt: 4,000 characters are accepted", async () => {
     const { json } = await expectAccepted(
       served.server,
