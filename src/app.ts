@@ -7,7 +7,7 @@ import { BriskError, HTTPException } from "./errors.ts";
 import { type Incoming, type Outgoing, toWebResponse } from "./exchange.ts";
 import { createDispatcher, type ExceptionHandler, withoutRoot } from "./handle.ts";
 import { Deadlines } from "./internal/deadlines.ts";
-import { isValidHost } from "./internal/host.ts";
+import { BAD_HOST_DETAIL, isValidHost } from "./internal/host.ts";
 import { decodePath } from "./internal/percent.ts";
 import { type Lifespan, LifespanRunner, type State } from "./lifespan.ts";
 import { type Limits, type ResolvedLimits, resolveLimits } from "./limits.ts";
@@ -345,7 +345,7 @@ export class App extends Routes {
     // A runtime that serves `fetch` (Bun, Deno) passes the client's Host through, as Node does: it is checked here.
     const host = request.headers.get("host");
     if (host !== null && !isValidHost(host)) {
-      return Response.json({ detail: "Bad Request: invalid or repeated Host header" }, { status: 400 });
+      return Response.json({ detail: BAD_HOST_DETAIL }, { status: 400 });
     }
     const incoming = fromWebRequest(request);
     const outgoing = await this.#dispatcher()(incoming);

@@ -6,7 +6,7 @@ import type { Duplex } from "node:stream";
 import type { App } from "../app.ts";
 import { BriskError } from "../errors.ts";
 import { byteLength, type Outgoing } from "../exchange.ts";
-import { isValidHost } from "../internal/host.ts";
+import { BAD_HOST_DETAIL, isValidHost } from "../internal/host.ts";
 import type { ResolvedLimits } from "../limits.ts";
 import { type AccessEntry, formatAccess, type Logger } from "../logger.ts";
 import { closeAfter, isClosing, NodeIncoming, type ProxyOptions, proxyView } from "./node-incoming.ts";
@@ -133,21 +133,23 @@ export function toNodeListener(
 /** How long a connection refused mid-body goes on reading (and dropping) what its client still sends. */
 const LINGER_MS = 5000;
 
-function hasBody(req: IncomingMessage): boolean {
+/** Whether a request's body is still on its way: it announced one, and not all of it has been received. */
+function isReceiving(req: IncomingMessage): boolean {
+  if (req.complete) return false;
   const length = req.headers["content-length"];
   return (length !== undefined && length !== "0") || req.headers["transfer-encoding"] !== undefined;
 }
 
 /**
- * Closes a connection answered before its request body was received (a 413, a malformed upload) the way
- * RFC 9112 §9.6 asks: the response is sent and the sending side closed, but what the client still sends is read
- * and dropped for a while. Closing at once would make the kernel answer the unread bytes with a reset, and a
- * reset makes the client's kernel discard the response it has not read yet: the client would see a broken
- * connection instead of the 413.
+ * Closes a connection answered before its request body was received (a 413, a malformed upload) the way RFC 9112
+ * §9.6 asks: the response is sent and the sending side closed, but what the client still sends is read and
+ * dropped for a while. Closing at once would make the kernel answer the unread bytes with a reset, and a reset
+ * makes the client's kernel discard the response it has not read yet: the client would see a broken connection
+ * instead of the 413. A connection whose request was received whole is left to Node.
  */
 function lingerOnClose(res: ServerResponse): void {
   const socket = res.socket;
-  if (socket === null) return;
+  if (socket === null || !isReceiving(res.req)) return;
   // Node closes a connection that is not kept alive with `destroySoon` once the response is finished.
   socket.destroySoon = () => {
     socket.end();
@@ -202,7 +204,7 @@ interface ServerState {
 
 const URI_TOO_LONG = '{"detail":"URI Too Long"}';
 const HEADERS_TOO_LARGE = [431, '{"detail":"Request Header Fields Too Large"}'] as const;
-const BAD_HOST = [400, '{"detail":"Bad Request: invalid or repeated Host header"}'] as const;
+const BAD_HOST = [400, JSON.stringify({ detail: BAD_HOST_DETAIL })] as const;
 const MISSING_HOST = [400, '{"detail":"Bad Request: an HTTP/1.1 request needs a Host header"}'] as const;
 const UNKNOWN_TRANSFER_CODING = [
   400,
@@ -305,7 +307,7 @@ function answerClientError(
 /** Answers a request the server refuses before the app sees it, and closes the connection. */
 function refuse(res: ServerResponse, status: number, body: string): void {
   closeAfter(res);
-  if (!res.req.complete && hasBody(res.req)) lingerOnClose(res);
+  lingerOnClose(res);
   res.writeHead(status, ["content-type", "application/json", "content-length", String(body.length)]);
   res.end(body);
 }
@@ -334,7 +336,7 @@ function createListener(
     // A server draining closes every connection after its answer, and says so, unless the client has pipelined
     // another request behind this one: that one is answered too, and says it instead.
     if (state?.draining && state.connections.get(req.socket) === res) res.shouldKeepAlive = false;
-    if (!res.shouldKeepAlive && !req.complete && hasBody(req)) lingerOnClose(res);
+    if (!res.shouldKeepAlive) lingerOnClose(res);
     try {
       if (outgoing instanceof Response) {
         // What runs after the response waits for a streamed body to be done with, cancelled or not.

@@ -3,7 +3,7 @@ import type { $ZodType } from "zod/v4/core";
 import { BriskError, HTTPException, RequestValidationError, type ValidationIssue } from "../errors.ts";
 import type { Incoming } from "../exchange.ts";
 import { formSchemaOf } from "../form.ts";
-import { type Decoding, decodeBody, decodeWhole, requestCoding } from "../internal/content-encoding.ts";
+import { type Decoding, readDecoded, streamDecoded } from "../internal/content-encoding.ts";
 import { findJsonSyntaxError } from "../internal/json-error.ts";
 import { checkJsonShape, type JsonLimits } from "../internal/json-limits.ts";
 import { isJsonMediaType, isUtf8, parseMediaType } from "../internal/media-type.ts";
@@ -121,13 +121,10 @@ export function compileBodyReader(
   if (forms.length === 0) {
     const limit = bodyLimit ?? appBodyLimit;
     const decoding: Decoding = { enabled: encodings.decompress, limit, ratio: encodings.ratio };
-    return (incoming) => {
-      const parse = (bytes: Uint8Array) => parseJsonBody(bytes, incoming.header("content-type"), jsonLimits);
-      const coding = requestCoding(incoming.header("content-encoding"), decoding);
-      const read = incoming.readBody(limit);
-      if (coding === undefined) return read.then(parse);
-      return read.then((bytes) => decodeWhole(bytes, coding, decoding)).then(parse);
-    };
+    return (incoming) =>
+      readDecoded(incoming, decoding).then((bytes) =>
+        parseJsonBody(bytes, incoming.header("content-type"), jsonLimits),
+      );
   }
   if (forms.length < bodies.length) {
     throw new BriskError(
@@ -145,14 +142,9 @@ export function compileBodyReader(
   const decoding: Decoding = { enabled: encodings.decompress, limit: total, ratio: encodings.ratio };
   return (incoming) => {
     const contentType = incoming.header("content-type");
-    const coding = requestCoding(incoming.header("content-encoding"), decoding);
     if (isMultipart(contentType)) {
-      const stream = incoming.readBodyStream(total);
-      const chunks = coding === undefined ? stream : decodeBody(stream, coding, decoding);
-      return parseMultipart(chunks, contentType!, reading);
+      return parseMultipart(streamDecoded(incoming, decoding), contentType!, reading);
     }
-    const read = incoming.readBody(total);
-    const bytes = coding === undefined ? read : read.then((bytes) => decodeWhole(bytes, coding, decoding));
-    return bytes.then((bytes) => parseUrlEncoded(bytes, contentType, limits));
+    return readDecoded(incoming, decoding).then((bytes) => parseUrlEncoded(bytes, contentType, limits));
   };
 }

@@ -6,8 +6,9 @@
 import { Readable } from "node:stream";
 import zlib from "node:zlib";
 import { HTTPException } from "../errors.ts";
+import type { Incoming } from "../exchange.ts";
 
-export type Coding = "gzip" | "deflate" | "br";
+type Coding = "gzip" | "deflate" | "br";
 
 /** How a route's body is decoded: whether it may be compressed, and the limits of the decoded bytes. */
 export interface Decoding {
@@ -30,7 +31,7 @@ const CODINGS: ReadonlyMap<string, Coding | "identity"> = new Map([
  * The one coding of a `Content-Encoding` value; undefined for none (or `identity`). Several codings stacked, an
  * unknown one, or any coding while decoding is off, is 415.
  */
-export function requestCoding(header: string | undefined, decoding: Decoding): Coding | undefined {
+function requestCoding(header: string | undefined, decoding: Decoding): Coding | undefined {
   if (header === undefined) return undefined;
   const coding = CODINGS.get(header.trim().toLowerCase());
   if (coding === "identity") return undefined;
@@ -62,7 +63,7 @@ function tooLargeDecoded(decoding: Decoding): HTTPException {
  * The decoded chunks of an encoded body, as they come. Fails with 413 past the limit or the ratio (checked as each
  * chunk is decoded, so the decoder stops there), and with 400 when the bytes are not valid in their coding.
  */
-export async function* decodeBody(
+async function* decodeBody(
   chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   coding: Coding,
   decoding: Decoding,
@@ -105,11 +106,7 @@ export async function* decodeBody(
 }
 
 /** A whole encoded body, decoded. */
-export async function decodeWhole(
-  bytes: Uint8Array,
-  coding: Coding,
-  decoding: Decoding,
-): Promise<Uint8Array> {
+async function decodeWhole(bytes: Uint8Array, coding: Coding, decoding: Decoding): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   let total = 0;
   for await (const chunk of decodeBody([bytes], coding, decoding)) {
@@ -117,4 +114,18 @@ export async function decodeWhole(
     total += chunk.byteLength;
   }
   return parts.length === 1 ? parts[0]! : Buffer.concat(parts, total);
+}
+
+/** A request's whole body, decoded when it is compressed (refused, 415, when it may not be). */
+export function readDecoded(incoming: Incoming, decoding: Decoding): Promise<Uint8Array> {
+  const coding = requestCoding(incoming.header("content-encoding"), decoding);
+  const read = incoming.readBody(decoding.limit);
+  return coding === undefined ? read : read.then((bytes) => decodeWhole(bytes, coding, decoding));
+}
+
+/** A request's body as it arrives, decoded when it is compressed (refused, 415, when it may not be). */
+export function streamDecoded(incoming: Incoming, decoding: Decoding): AsyncIterable<Uint8Array> {
+  const coding = requestCoding(incoming.header("content-encoding"), decoding);
+  const stream = incoming.readBodyStream(decoding.limit);
+  return coding === undefined ? stream : decodeBody(stream, coding, decoding);
 }

@@ -12,3 +12,6 @@ const MAX_HOST_LENGTH = 1024;
 export function isValidHost(value: string): boolean {
   return value.length <= MAX_HOST_LENGTH && HOST.test(value);
 }
+
+/** The detail of the 400 for a Host that is missing where required, repeated or malformed. */
+export const BAD_HOST_DETAIL = "Bad Request: invalid or repeated Host header";

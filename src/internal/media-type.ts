@@ -127,6 +127,6 @@ export function isJsonMediaType(media: MediaType | undefined): boolean {
 
 /** Whether a media type's text is UTF-8: no charset parameter (JSON and forms are UTF-8), or `utf-8` said so. */
 export function isUtf8(media: MediaType): boolean {
-  const charset = media.parameters.get("charset");
-  return charset === undefined || charset.toLowerCase() === "utf-8" || charset.toLowerCase() === "utf8";
+  const charset = media.parameters.get("charset")?.toLowerCase();
+  return charset === undefined || charset === "utf-8" || charset === "utf8";
 }

@@ -4,8 +4,8 @@
 // connection must be closed without the second request being processed, a fresh connection must be answered at
 // once, and GET /items must show that no item was created.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import { App, type Listening, type Logger, listen } from "brisk";
+import { before, describe, test } from "node:test";
+import { App, type Listening, type Logger } from "brisk";
 import { z } from "zod";
 import {
   type AccessEntry,
@@ -18,12 +18,12 @@ import {
   assertJsonError,
   assertSafeErrorBody,
   DEADLINE_MS,
-  destroyAllSockets,
   exchange,
   type RawResponse,
   RawSocket,
   request,
   saysClose,
+  serve,
 } from "./raw-socket.ts";
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -97,13 +97,7 @@ let server: Listening;
 let created = 0;
 
 before(async () => {
-  server = await listen(itemsApp(recorded), { port: 0, accessLog: true, drainMs: 2_000 });
-});
-
-after(async () => {
-  await destroyAllSockets();
-  server.server.closeAllConnections();
-  await server.close();
+  server = await serve(itemsApp(recorded), { accessLog: true });
 });
 
 const ITEM = JSON.stringify({ name: "smuggled", price: 1 });

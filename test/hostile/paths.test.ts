@@ -6,15 +6,15 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { App, cors, isBriskError, type Listening, type Logger, listen, staticFiles } from "brisk";
+import { App, cors, isBriskError, type Listening, type Logger, staticFiles } from "brisk";
 import { z } from "zod";
 import {
   assertJsonError,
   assertSafeErrorBody,
-  destroyAllSockets,
   exchange,
   type RawResponse,
   request,
+  serve,
 } from "./raw-socket.ts";
 
 const errors: string[] = [];
@@ -50,19 +50,9 @@ function itemsApp(options: { title?: string } = {}): App {
     .get("/url", {}, ({ request }) => ({ url: request.url }));
 }
 
-const servers: Listening[] = [];
 const dirs: string[] = [];
 
-async function serve(app: App, options: Parameters<typeof listen>[1] = {}): Promise<Listening> {
-  const listening = await listen(app, { port: 0, drainMs: 2_000, ...options });
-  servers.push(listening);
-  return listening;
-}
-
-after(async () => {
-  await destroyAllSockets();
-  for (const each of servers) each.server.closeAllConnections();
-  await Promise.allSettled(servers.map((each) => each.close()));
+after(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 

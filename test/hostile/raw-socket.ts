@@ -4,6 +4,8 @@
 // which each test file runs after its tests (also when one failed).
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
+import { after } from "node:test";
+import { type App, type Listening, type ListenOptions, listen } from "brisk";
 
 /** How long anything the server is expected to do may take on a slow, busy machine before a wait gives up. */
 export const DEADLINE_MS = 15_000;
@@ -41,6 +43,24 @@ export async function destroyAllSockets(): Promise<void> {
   await Promise.all([...sockets].map((socket) => socket.destroy()));
   sockets.clear();
 }
+
+const servers: Listening[] = [];
+
+/**
+ * Serves `app` on a free port for the rest of the file; after it, every socket is destroyed and every server
+ * closed (a short drain: tests leave connections behind on purpose).
+ */
+export async function serve(app: App, options: ListenOptions = {}): Promise<Listening> {
+  const listening = await listen(app, { port: 0, drainMs: 2_000, ...options });
+  servers.push(listening);
+  return listening;
+}
+
+after(async () => {
+  await destroyAllSockets();
+  for (const each of servers) each.server.closeAllConnections();
+  await Promise.allSettled(servers.map((each) => each.close()));
+});
 
 /** Where to connect: a listening URL (`http://127.0.0.1:1234`) or a port on 127.0.0.1. */
 export type Address = string | number;

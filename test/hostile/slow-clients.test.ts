@@ -4,19 +4,19 @@
 // each case the server must still answer at once, and GET /items must show only the items created on purpose.
 import assert from "node:assert/strict";
 import type { Socket } from "node:net";
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { App, type Limits, type Listening, type Logger, listen, stream, text } from "brisk";
+import { App, type Limits, type Listening, type Logger, stream, text } from "brisk";
 import { z } from "zod";
 import {
   assertJsonError,
   assertSafeErrorBody,
   DEADLINE_MS,
-  destroyAllSockets,
   exchange,
   RawSocket,
   request,
   saysClose,
+  serve,
   within,
 } from "./raw-socket.ts";
 
@@ -92,20 +92,6 @@ function slowApp(recorded: Recorded, limits: Limits = LIMITS): App {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-
-const servers: Listening[] = [];
-
-async function serve(app: App): Promise<Listening> {
-  const listening = await listen(app, { port: 0, drainMs: 2_000 });
-  servers.push(listening);
-  return listening;
-}
-
-after(async () => {
-  await destroyAllSockets();
-  for (const each of servers) each.server.closeAllConnections();
-  await Promise.allSettled(servers.map((each) => each.close()));
-});
 
 const recorded: Recorded = { errors: [], warnings: [], finished: [], aborted: undefined };
 let server: Listening;
