@@ -11,6 +11,7 @@ import {
 import type { Incoming, Outgoing, PlainResponse } from "./exchange.ts";
 import { quote } from "./internal/json-text.ts";
 import { decodePath, hasDotSegment } from "./internal/percent.ts";
+import { isWebResponse } from "./internal/web-response.ts";
 import type { Logger } from "./logger.ts";
 import type { Matcher } from "./matcher.ts";
 import { type Reply, replyToOutgoing } from "./responses.ts";
@@ -180,7 +181,7 @@ export function createDispatcher(
       return detailResponse(500, "Internal Server Error");
     };
     const toOutgoing = (result: Response | Reply): Outgoing =>
-      result instanceof Response ? result : replyToOutgoing(result);
+      isWebResponse(result) ? result : replyToOutgoing(result);
     try {
       const result = (handler as ExceptionHandler<unknown>)(error, {
         get request() {

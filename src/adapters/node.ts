@@ -7,6 +7,7 @@ import type { App } from "../app.ts";
 import { BriskError } from "../errors.ts";
 import { byteLength, type Outgoing } from "../exchange.ts";
 import { BAD_HOST_DETAIL, isValidHost } from "../internal/host.ts";
+import { isWebResponse } from "../internal/web-response.ts";
 import type { ResolvedLimits } from "../limits.ts";
 import { type AccessEntry, formatAccess, type Logger } from "../logger.ts";
 import { closeAfter, isClosing, NodeIncoming, type ProxyOptions, proxyView } from "./node-incoming.ts";
@@ -338,7 +339,7 @@ function createListener(
     if (state?.draining && state.connections.get(req.socket) === res) res.shouldKeepAlive = false;
     if (!res.shouldKeepAlive) lingerOnClose(res);
     try {
-      if (outgoing instanceof Response) {
+      if (isWebResponse(outgoing)) {
         // What runs after the response waits for a streamed body to be done with, cancelled or not.
         const written = writeWebResponse(res, outgoing, incoming, state?.eventStreams, limits.sendTimeout);
         incoming.writing(written.catch((error: unknown) => failed(req, res, error)));

@@ -11,6 +11,7 @@ import type { Incoming, Outgoing, PlainResponse } from "../exchange.ts";
 import { FileReply, fileResponse } from "../files.ts";
 import type { Deadlines } from "../internal/deadlines.ts";
 import { decodeSegment } from "../internal/percent.ts";
+import { isWebResponse } from "../internal/web-response.ts";
 import type { State } from "../lifespan.ts";
 import type { ResolvedLimits } from "../limits.ts";
 import type { Logger } from "../logger.ts";
@@ -348,7 +349,7 @@ export function compileRoute(definition: RouteDefinition, options: RouteOptions)
       );
       outgoing.then(
         (late) => {
-          if (late instanceof Response) void late.body?.cancel().catch(() => {});
+          if (isWebResponse(late)) void late.body?.cancel().catch(() => {});
         },
         (error: unknown) => {
           if (!isHTTPException(error)) logger.error(`${name}: failed after its deadline`, error);
@@ -439,7 +440,7 @@ function toOutgoing(
   serialize: Serializer,
   streamer: StreamResponder | undefined,
 ): Outgoing | Promise<Outgoing> {
-  if (result instanceof Response) return result;
+  if (isWebResponse(result)) return result;
   const control = RequestContext.responseOf(context);
   if (result instanceof FileReply) return fileResponse(result, incoming, control?.headers);
   if (result instanceof Reply) return replyToOutgoing(result, control?.headers);
