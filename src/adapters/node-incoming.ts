@@ -207,35 +207,32 @@ function readNodeBody(req: IncomingMessage, res: ServerResponse, limit: number):
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let total = 0;
-    const cleanup = () => {
-      req.off("data", onData);
-      req.off("end", onEnd);
-      req.off("error", onError);
-      req.off("aborted", onError);
-    };
-    const onData = (chunk: Buffer) => {
+    // The listeners stay with the request, which is dropped after its response, and ignore what follows the
+    // outcome: removing them would delete keys from the emitter's listener object, turning it into a slow
+    // dictionary for Node's own events that follow. A client that goes away makes the request emit "error".
+    let settled = false;
+    req.on("data", (chunk: Buffer) => {
+      if (settled) return;
       total += chunk.byteLength;
       if (total > limit) {
-        cleanup();
+        settled = true;
         closeAfter(res);
         req.pause();
         reject(tooLarge(limit));
         return;
       }
       chunks.push(chunk);
-    };
-    const onEnd = () => {
-      cleanup();
+    });
+    req.on("end", () => {
+      if (settled) return;
+      settled = true;
       resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total));
-    };
-    const onError = () => {
-      cleanup();
+    });
+    req.on("error", () => {
+      if (settled) return;
+      settled = true;
       reject(new HTTPException(400, "The request body was not received in full"));
-    };
-    req.on("data", onData);
-    req.on("end", onEnd);
-    req.on("error", onError);
-    req.on("aborted", onError);
+    });
   });
 }
 
