@@ -2,7 +2,7 @@
 
 import { briskVersion, type Machine, packageVersions } from "./machine.ts";
 import type { Server } from "./servers.ts";
-import { max, median } from "./stats.ts";
+import { max, median, min } from "./stats.ts";
 import { fixed, markdownTable, rate, ratio } from "./table.ts";
 import type { Workload } from "./workloads.ts";
 import { wrkVersion } from "./wrk.ts";
@@ -70,6 +70,7 @@ function throughputTable(results: Results): string {
         workload.name,
         server,
         cell?.broken === true || cell === undefined ? "broken" : rate(rps),
+        cell?.broken === true || cell === undefined ? "–" : `${rate(min(cell.rps))}–${rate(max(cell.rps))}`,
         fixed(median(cell?.p99Ms ?? []), 2),
         fixed(median(cell?.cpuMicros ?? []), 1),
         fixed(max(cell?.peakRssBytes ?? []) / MB, 1),
@@ -83,6 +84,7 @@ function throughputTable(results: Results): string {
       "workload",
       "server",
       "req/s (median)",
+      "req/s (lowest–highest)",
       "p99 ms (median)",
       "CPU µs/req (median)",
       "peak RSS MB",
@@ -90,7 +92,7 @@ function throughputTable(results: Results): string {
       "vs node",
     ],
     rows,
-    ["left", "left", "right", "right", "right", "right", "right", "right"],
+    ["left", "left", "right", "right", "right", "right", "right", "right", "right"],
   );
 }
 
@@ -143,7 +145,8 @@ export function renderReport(results: Results, settings: RunSettings): string {
     throughputTable(results),
     "",
     "req/s, p99 and CPU µs/req (the server process's user + system time divided by the requests it answered; " +
-      "steadier than req/s on a shared machine) are medians across rounds; peak RSS is the highest resident memory sampled every 100 ms while " +
+      "steadier than req/s on a shared machine) are medians across rounds, and the lowest and highest req/s of a round " +
+      "show how far apart the server's processes were; peak RSS is the highest resident memory sampled every 100 ms while " +
       "the workload ran (MB = MiB); the ratios divide req/s by Fastify's and by plain node:http's.",
     "",
     "## Startup and idle memory",
