@@ -2,157 +2,16 @@
 // fetch client would normalize away what matters (the request target, the header block, chunked framing, stalls).
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
-import { connect, type Socket } from "node:net";
 import { after, afterEach, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { App, type AppOptions, isBriskError, type Listening, listen } from "brisk";
 import { z } from "zod";
 import { type Limits, resolveLimits } from "../src/limits.ts";
 import { recordingLogger } from "./helpers/app.ts";
+import { DEADLINE, dropConnections, RawConnection, type RawResponse, within } from "./hostile/raw-client.ts";
 
-/** How long anything the server is expected to do may take on a slow, busy machine before a test gives up. */
-const DEADLINE = 10_000;
 /** Clock slack when asserting that a deadline was not enforced early. */
 const EARLY = 50;
-
-interface RawResponse {
-  readonly status: number;
-  readonly headers: Map<string, string>;
-  readonly body: string;
-  /** `performance.now()` when the whole response had arrived. */
-  readonly at: number;
-}
-
-/**
- * One client TCP connection, writing exact bytes and reading HTTP/1.1 responses as they arrive. Responses are
- * delimited by Content-Length; one without it (Node's own 408 and 431) has no body.
- */
-class RawConnection {
-  readonly #socket: Socket;
-  #buffer = Buffer.alloc(0);
-  #wake: (() => void) | undefined;
-  /** `performance.now()` when the connection closed (the server closed it, or it was reset). */
-  closedAt: number | undefined;
-  readonly closed: Promise<number>;
-
-  private constructor(socket: Socket) {
-    this.#socket = socket;
-    this.closed = new Promise((resolve) => {
-      socket.on("close", () => {
-        this.closedAt = performance.now();
-        this.#wake?.();
-        resolve(this.closedAt);
-      });
-    });
-    socket.on("data", (chunk: Buffer) => {
-      this.#buffer = Buffer.concat([this.#buffer, chunk]);
-      this.#wake?.();
-    });
-    // A reset (the server closing a connection it did not read to the end) counts as the connection closing.
-    socket.on("error", () => {});
-  }
-
-  /** Connects; the connection is destroyed after the test, passed or failed (see {@link dropConnections}). */
-  static open(listening: Listening): Promise<RawConnection> {
-    const { hostname, port } = new URL(listening.url);
-    return new Promise((resolve, reject) => {
-      const socket = connect({ host: hostname, port: Number(port) });
-      socket.once("error", reject);
-      socket.once("connect", () => {
-        socket.off("error", reject);
-        const connection = new RawConnection(socket);
-        opened.add(connection);
-        resolve(connection);
-      });
-    });
-  }
-
-  write(bytes: string | Buffer): void {
-    this.#socket.write(typeof bytes === "string" ? Buffer.from(bytes, "latin1") : bytes);
-  }
-
-  /** Bytes received and not yet taken as a response. */
-  get pending(): string {
-    return this.#buffer.toString("latin1");
-  }
-
-  /** The next whole response; fails if the connection closes first or nothing arrives within `timeoutMs`. */
-  async response(timeoutMs = DEADLINE): Promise<RawResponse> {
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      const parsed = this.#take();
-      if (parsed !== undefined) return parsed;
-      if (this.closedAt !== undefined) {
-        throw new Error(
-          `the connection closed without a whole response; received ${JSON.stringify(this.pending)}`,
-        );
-      }
-      const left = deadline - performance.now();
-      if (left <= 0) {
-        throw new Error(`no whole response within ${timeoutMs} ms; received ${JSON.stringify(this.pending)}`);
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.#wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.#wake = undefined;
-    }
-  }
-
-  /** Resolves with the time the server closed the connection; fails if it is still open after `timeoutMs`. */
-  closedWithin(timeoutMs = DEADLINE): Promise<number> {
-    return within(this.closed, timeoutMs, `the server did not close the connection within ${timeoutMs} ms`);
-  }
-
-  destroy(): Promise<number> {
-    this.#socket.destroy();
-    return this.closed;
-  }
-
-  #take(): RawResponse | undefined {
-    const end = this.#buffer.indexOf("\r\n\r\n");
-    if (end === -1) return undefined;
-    const head = this.#buffer.subarray(0, end).toString("latin1");
-    const [statusLine = "", ...lines] = head.split("\r\n");
-    const match = /^HTTP\/1\.1 (\d{3})/.exec(statusLine);
-    if (match === null) throw new Error(`not an HTTP/1.1 response: ${JSON.stringify(head)}`);
-    const headers = new Map<string, string>();
-    for (const line of lines) {
-      const colon = line.indexOf(":");
-      if (colon > 0) headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
-    }
-    assert.notEqual(headers.get("transfer-encoding"), "chunked", "brisk answers these with Content-Length");
-    const length = Number(headers.get("content-length") ?? 0);
-    if (this.#buffer.length < end + 4 + length) return undefined;
-    const body = this.#buffer.subarray(end + 4, end + 4 + length).toString("utf8");
-    this.#buffer = this.#buffer.subarray(end + 4 + length);
-    return { status: Number(match[1]), headers, body, at: performance.now() };
-  }
-}
-
-/** Every connection a test opened: a failed test leaves none to hold its server's `close()`. */
-const opened = new Set<RawConnection>();
-
-async function dropConnections(): Promise<void> {
-  await Promise.all([...opened].map((connection) => connection.destroy()));
-  opened.clear();
-}
-
-/** `promise`, or a failure with `message` if it has not settled within `timeoutMs`. */
-async function within<T>(promise: Promise<T>, timeoutMs: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), timeoutMs);
-  });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** A request head: the request line, `Host`, the given fields, and the blank line. */
 function head(target: string, fields: readonly string[] = [], method = "GET"): string {
@@ -161,17 +20,17 @@ function head(target: string, fields: readonly string[] = [], method = "GET"): s
 
 /** Asserts a JSON answer brisk wrote itself: status, media type, length and the whole body. */
 function assertJson(response: RawResponse, status: number, body: unknown): void {
-  assert.equal(response.status, status, `status (body: ${response.body})`);
+  assert.equal(response.status, status, `status (body: ${response.text})`);
   assert.equal(response.headers.get("content-type"), "application/json");
-  assert.equal(response.headers.get("content-length"), String(Buffer.byteLength(response.body)));
-  assert.deepEqual(JSON.parse(response.body), body);
+  assert.equal(response.headers.get("content-length"), String(Buffer.byteLength(response.text)));
+  assert.deepEqual(JSON.parse(response.text), body);
 }
 
 /** Asserts a refusal that ends the connection: `Connection: close`, then the server closes the socket. */
 async function assertClosedAfter(connection: RawConnection, response: RawResponse): Promise<void> {
   assert.equal(response.headers.get("connection")?.toLowerCase(), "close");
   await connection.closedWithin();
-  assert.equal(connection.pending, "", "nothing follows the refusal");
+  assert.equal(connection.pending.toString("latin1"), "", "nothing follows the refusal");
 }
 
 /** Asserts that the server answers a normal request on a fresh connection, and keeps that connection open. */
@@ -302,7 +161,7 @@ describe("limits: request target, header count and header bytes", () => {
       connection.write(sizedHead(size));
       // Node's own answer (no body), or brisk's JSON one.
       const response = await connection.response();
-      assert.equal(response.status, 431, `status (body: ${response.body})`);
+      assert.equal(response.status, 431, `status (body: ${response.text})`);
       await assertClosedAfter(connection, response);
       await assertServes(served.server);
     });
@@ -401,7 +260,7 @@ describe("limits: keep-alive", () => {
       closedAt - second.at >= keepAliveTimeout - EARLY,
       `closed after ${closedAt - second.at} ms idle`,
     );
-    assert.equal(connection.pending, "", "closed without a word (no 408)");
+    assert.equal(connection.pending.toString("latin1"), "", "closed without a word (no 408)");
     await assertServes(served.server);
   });
 });

@@ -1,6 +1,7 @@
-// A raw HTTP/1.1 client for the hostile-input suite (classes 1–4 of SECURITY.md §4): exact bytes are written to a
-// TCP socket and the answers are parsed here, since a fetch client would normalize away what matters (a second
-// Content-Type, a tab in a header value, a Content-Length that lies, chunked framing, invalid UTF-8).
+// A raw HTTP/1.1 client for the hostile-input suite (classes 1–4 of SECURITY.md §4) and test/limits.test.ts: exact
+// bytes are written to a TCP socket and the answers are parsed here, since a fetch client would normalize away what
+// matters (a second Content-Type, a tab in a header value, a Content-Length that lies, chunked framing, invalid
+// UTF-8).
 // Self-contained: it depends on nothing else under test/.
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
@@ -21,6 +22,8 @@ export interface RawResponse {
   readonly text: string;
   /** Whether the body came in chunked framing. */
   readonly chunked: boolean;
+  /** `performance.now()` when the whole response had arrived. */
+  readonly at: number;
 }
 
 /** A header field as written on the wire, `Name: value` (anything goes: tabs, spaces, raw bytes as latin1). */
@@ -88,6 +91,23 @@ function toBytes(data: string | Buffer): Buffer {
   return typeof data === "string" ? Buffer.from(data, "utf8") : data;
 }
 
+/** Rejects with `message` unless `promise` settles within `ms`. */
+export async function within<T>(
+  promise: Promise<T>,
+  ms: number,
+  message: string | (() => string),
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(typeof message === "string" ? message : message())), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Every connection opened, so that a failed test leaves none open to hold its server's `close()`. */
 const opened = new Set<RawConnection>();
 
@@ -105,17 +125,18 @@ export class RawConnection {
   readonly #socket: Socket;
   #buffer = Buffer.alloc(0);
   #wake: (() => void) | undefined;
-  /** Whether the connection has closed (the server closed it, or it was reset). */
-  isClosed = false;
-  readonly closed: Promise<void>;
+  /** `performance.now()` when the connection closed (the server closed it, or it was reset). */
+  closedAt: number | undefined;
+  /** Resolves with {@link closedAt}. */
+  readonly closed: Promise<number>;
 
   private constructor(socket: Socket) {
     this.#socket = socket;
     this.closed = new Promise((resolve) => {
       socket.on("close", () => {
-        this.isClosed = true;
+        this.closedAt = performance.now();
         this.#wake?.();
-        resolve();
+        resolve(this.closedAt);
       });
     });
     socket.on("data", (chunk: Buffer) => {
@@ -126,6 +147,12 @@ export class RawConnection {
     socket.on("error", () => {});
   }
 
+  /** Whether the connection has closed. */
+  get isClosed(): boolean {
+    return this.closedAt !== undefined;
+  }
+
+  /** Connects; the connection is destroyed after the test, passed or failed (see {@link dropConnections}). */
   static open(server: Listening): Promise<RawConnection> {
     const { hostname, port } = new URL(server.url);
     return new Promise((resolve, reject) => {
@@ -180,23 +207,12 @@ export class RawConnection {
     }
   }
 
-  /** Resolves once the server has closed the connection; fails if it is still open after `timeoutMs`. */
-  async closedWithin(timeoutMs: number = DEADLINE): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`the server did not close the connection within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-    });
-    try {
-      await Promise.race([this.closed, late]);
-    } finally {
-      clearTimeout(timer);
-    }
+  /** Resolves with the time the server closed the connection; fails if it is still open after `timeoutMs`. */
+  closedWithin(timeoutMs: number = DEADLINE): Promise<number> {
+    return within(this.closed, timeoutMs, `the server did not close the connection within ${timeoutMs} ms`);
   }
 
-  destroy(): Promise<void> {
+  destroy(): Promise<number> {
     this.#socket.destroy();
     opened.delete(this);
     return this.closed;
@@ -249,6 +265,7 @@ export class RawConnection {
       body: Buffer.from(body),
       text: body.toString("utf8"),
       chunked: isChunked,
+      at: performance.now(),
     };
   }
 }

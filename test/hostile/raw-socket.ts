@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
 import { after } from "node:test";
 import { type App, type Listening, type ListenOptions, listen } from "brisk";
+import { within } from "./raw-client.ts";
 
 /** How long anything the server is expected to do may take on a slow, busy machine before a wait gives up. */
 export const DEADLINE_MS = 15_000;
@@ -69,23 +70,6 @@ function hostPort(address: Address): { host: string; port: number } {
   if (typeof address === "number") return { host: "127.0.0.1", port: address };
   const url = new URL(address);
   return { host: url.hostname.replace(/^\[|\]$/g, ""), port: Number(url.port) };
-}
-
-/** Rejects with `message` unless `promise` settles within `ms`. */
-export async function within<T>(
-  promise: Promise<T>,
-  ms: number,
-  message: string | (() => string),
-): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(typeof message === "string" ? message : message())), ms);
-  });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 interface Parsed {

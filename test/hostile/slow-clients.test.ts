@@ -8,6 +8,7 @@ import { before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { App, type Limits, type Listening, type Logger, stream, text } from "brisk";
 import { z } from "zod";
+import { within } from "./raw-client.ts";
 import {
   assertJsonError,
   assertSafeErrorBody,
@@ -17,7 +18,6 @@ import {
   request,
   saysClose,
   serve,
-  within,
 } from "./raw-socket.ts";
 
 const LIMITS = {
