@@ -5,9 +5,18 @@ import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
+import { buildApps } from "./lib/build.ts";
 import { checkStatuses, seedItems, startupMs } from "./lib/check.ts";
 import { machine } from "./lib/machine.ts";
-import { cpuMicros, pinSelf, type Running, residentBytes, sampleRss, startServer } from "./lib/process.ts";
+import {
+  cpuMicros,
+  pinSelf,
+  type Runner,
+  type Running,
+  residentBytes,
+  sampleRss,
+  startServer,
+} from "./lib/process.ts";
 import { cellOf, type Results, renderReport } from "./lib/report.ts";
 import { isServer, ROOT, SERVERS, type Server } from "./lib/servers.ts";
 import { fixed, rate } from "./lib/table.ts";
@@ -57,6 +66,8 @@ if (!existsSync(join(ROOT, "bench", "node_modules"))) {
   if (install.status !== 0) throw new Error("npm install --prefix bench failed");
 }
 ensureWrk();
+// The apps run compiled; a build error stops the run here rather than failing every round.
+await buildApps();
 
 const pinned = cpus().length >= 2 && pinSelf(WRK_CPU);
 if (!pinned) console.error("warning: running without CPU pinning (needs taskset and 2 cores)");
@@ -67,8 +78,8 @@ const results: Results = {
   servers,
   workloads,
   cells: new Map(),
-  startupMs: new Map(),
-  idleRssBytes: new Map(),
+  memory: { startupMs: new Map(), idleRssBytes: new Map() },
+  memoryUnderTsx: { startupMs: new Map(), idleRssBytes: new Map() },
   serverProblems: new Map(),
 };
 
@@ -85,22 +96,60 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   else list.push(value);
 }
 
-/** One round for one server: start, check, warm up, measure every workload, stop. */
-async function measureServer(server: Server, round: number): Promise<void> {
-  const running = await startServer(server, serverCpu);
+/** Records a round that failed; a workload with no measured round at all is reported as broken. */
+function failed(server: Server, round: number, error: unknown): void {
+  push(results.serverProblems, server, `round ${round + 1}: ${(error as Error).message}`);
+  for (const workload of workloads) {
+    const cell = cellOf(results, server, workload.name);
+    if (cell.rps.length === 0) cell.broken = true;
+  }
+  console.error(`[round ${round + 1}/${rounds}] ${server} failed: ${(error as Error).message}`);
+}
+
+/** Starts a server with `runner` and records its startup time and, 1 s after it is ready, its idle memory. */
+async function startMeasured(server: Server, round: number, runner: Runner): Promise<Running> {
+  const running = await startServer(server, serverCpu, runner);
   live.add(running);
   try {
     const startup = await startupMs(running);
-    push(results.startupMs, server, startup);
     await running.ready;
     await sleep(1000);
     const idle = residentBytes(running.pid);
-    push(results.idleRssBytes, server, idle);
+    const memory = runner === "node" ? results.memory : results.memoryUnderTsx;
+    push(memory.startupMs, server, startup);
+    push(memory.idleRssBytes, server, idle);
     console.error(
       `[round ${round + 1}/${rounds}] ${server.padEnd(7)} started in ${fixed(startup, 0)} ms, ` +
-        `idle ${fixed(idle / 1024 / 1024, 1)} MB`,
+        `idle ${fixed(idle / 1024 / 1024, 1)} MB${runner === "tsx" ? " (through tsx)" : ""}`,
     );
+    return running;
+  } catch (error) {
+    await running.stop();
+    live.delete(running);
+    throw error;
+  }
+}
 
+/**
+ * One round for one server: its startup and idle memory through tsx; then the compiled app, started, checked,
+ * warmed up and measured on every workload, and stopped.
+ */
+async function measureServer(server: Server, round: number): Promise<void> {
+  try {
+    const underTsx = await startMeasured(server, round, "tsx");
+    await underTsx.stop();
+    live.delete(underTsx);
+  } catch (error) {
+    push(results.serverProblems, server, `round ${round + 1} through tsx: ${(error as Error).message}`);
+  }
+  let running: Running;
+  try {
+    running = await startMeasured(server, round, "node");
+  } catch (error) {
+    failed(server, round, error);
+    return;
+  }
+  try {
     await seedItems(running.url);
     const wrong = await checkStatuses(running.url, workloads);
     for (const [name, message] of wrong) {
@@ -152,12 +201,7 @@ async function measureServer(server: Server, round: number): Promise<void> {
       );
     }
   } catch (error) {
-    push(results.serverProblems, server, `round ${round + 1}: ${(error as Error).message}`);
-    for (const workload of workloads) {
-      const cell = cellOf(results, server, workload.name);
-      if (cell.rps.length === 0) cell.broken = true;
-    }
-    console.error(`[round ${round + 1}/${rounds}] ${server} failed: ${(error as Error).message}`);
+    failed(server, round, error);
   } finally {
     await running.stop();
     live.delete(running);

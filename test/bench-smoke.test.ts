@@ -1,11 +1,12 @@
-// Smoke test of the benchmark apps in bench/apps/: each starts the way the runner starts it and answers every
-// workload's request once with the right status, and they all agree on the greetings.
+// Smoke test of the benchmark apps in bench/apps/: each, compiled, starts the way the runner starts it and answers
+// every workload's request once with the right status, and they all agree on the greetings.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { buildApps, builtFile } from "../bench/lib/build.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const SERVERS = ["brisk", "fastify", "hono", "h3", "express", "node"] as const;
@@ -55,10 +56,10 @@ interface Started {
   readonly url: string;
 }
 
-/** Spawns an app as bench/run.ts does and waits for its `ready` line. */
+/** Spawns an app's compiled module as bench/run.ts does and waits for its `ready` line. */
 async function start(server: Server): Promise<Started> {
   const port = await freePort();
-  const child = spawn(process.execPath, ["--import", "tsx", `bench/apps/${server}.ts`], {
+  const child = spawn(process.execPath, [builtFile(server)], {
     cwd: ROOT,
     env: { ...process.env, PORT: String(port) },
     stdio: ["ignore", "pipe", "pipe"],
@@ -109,6 +110,7 @@ describe("bench apps", () => {
 
   before(async () => {
     if (!installed) throw new Error(MISSING);
+    await buildApps();
     // Started together: they are independent, and one at a time would take several seconds longer.
     const started = await Promise.allSettled(SERVERS.map((server) => start(server)));
     started.forEach((result, index) => {

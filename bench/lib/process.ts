@@ -3,6 +3,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
+import { buildApps, builtFile } from "./build.ts";
 import { appFile, ROOT, type Server } from "./servers.ts";
 
 export interface Running {
@@ -34,12 +35,22 @@ export function freePort(): Promise<number> {
 }
 
 /**
- * Starts `node --import tsx bench/apps/<server>.ts` from the repository root, so every app pays the same loader
- * cost; with `cpu`, under `taskset -c cpu` (taskset execs node, so the pid is node's).
+ * How an app is run: `node`, its compiled module on plain Node (`node bench/.build/<server>.mjs`), as deployed; or
+ * `tsx`, its source through tsx's loader (`node --import tsx bench/apps/<server>.ts`), as in development.
  */
-export async function startServer(server: Server, cpu?: number): Promise<Running> {
+export type Runner = "node" | "tsx";
+
+/**
+ * Starts an app from the repository root with `runner` (default `node`, building the apps first if this process has
+ * not); with `cpu`, under `taskset -c cpu` (taskset execs node, so the pid is node's).
+ */
+export async function startServer(server: Server, cpu?: number, runner: Runner = "node"): Promise<Running> {
+  if (runner === "node") await buildApps();
   const port = await freePort();
-  const node = [process.execPath, "--import", "tsx", appFile(server)];
+  const node =
+    runner === "node"
+      ? [process.execPath, builtFile(server)]
+      : [process.execPath, "--import", "tsx", appFile(server)];
   const [command, ...args] = cpu === undefined ? node : ["taskset", "-c", String(cpu), ...node];
   const spawnedAt = performance.now();
   const child = spawn(command!, args, {

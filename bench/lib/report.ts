@@ -19,12 +19,19 @@ export interface Cell {
   broken: boolean;
 }
 
+export interface StartupAndMemory {
+  readonly startupMs: Map<Server, number[]>;
+  readonly idleRssBytes: Map<Server, number[]>;
+}
+
 export interface Results {
   readonly servers: readonly Server[];
   readonly workloads: readonly Workload[];
   readonly cells: Map<Server, Map<string, Cell>>;
-  readonly startupMs: Map<Server, number[]>;
-  readonly idleRssBytes: Map<Server, number[]>;
+  /** The compiled apps on plain Node, which also serve the throughput runs. */
+  readonly memory: StartupAndMemory;
+  /** The same apps' sources through tsx, as in development. */
+  readonly memoryUnderTsx: StartupAndMemory;
   /** Problems that stopped a server altogether (it did not start, or crashed). */
   readonly serverProblems: Map<Server, string[]>;
 }
@@ -97,16 +104,22 @@ function throughputTable(results: Results): string {
 }
 
 function startupTable(results: Results): string {
+  const startup = (memory: StartupAndMemory, server: Server) =>
+    fixed(median(memory.startupMs.get(server) ?? []), 0);
+  const idle = (memory: StartupAndMemory, server: Server) =>
+    fixed(median(memory.idleRssBytes.get(server) ?? []) / MB, 1);
   const rows = results.servers.map((server) => [
     server,
-    fixed(median(results.startupMs.get(server) ?? []), 0),
-    fixed(median(results.idleRssBytes.get(server) ?? []) / MB, 1),
+    startup(results.memory, server),
+    idle(results.memory, server),
+    startup(results.memoryUnderTsx, server),
+    idle(results.memoryUnderTsx, server),
   ]);
-  return markdownTable(["server", "startup ms (median)", "idle RSS MB (median)"], rows, [
-    "left",
-    "right",
-    "right",
-  ]);
+  return markdownTable(
+    ["server", "startup ms", "idle RSS MB", "startup ms (tsx)", "idle RSS MB (tsx)"],
+    rows,
+    ["left", "right", "right", "right", "right"],
+  );
 }
 
 function problems(results: Results): string[] {
@@ -153,8 +166,9 @@ export function renderReport(results: Results, settings: RunSettings): string {
     "",
     startupTable(results),
     "",
-    "Startup is from the spawn of `node --import tsx bench/apps/<server>.ts` to the first 200 on GET /greetings; " +
-      "idle RSS is read 1 s after that.",
+    "Startup is from the spawn of `node bench/.build/<server>.mjs` (the app compiled to JavaScript, as deployed) to " +
+      "the first 200 on GET /greetings; idle RSS is read 1 s after that. The tsx columns start the same app's " +
+      "source with `node --import tsx bench/apps/<server>.ts` instead, as in development; medians across rounds.",
     "",
     ...(found.length === 0
       ? ["No problems: every response had the expected status."]

@@ -1,0 +1,36 @@
+// The apps as a deployment runs them: each app's own TypeScript (the app file and what it imports from bench/apps)
+// compiled to one JavaScript module in bench/.build/, its packages left as imports that Node resolves from
+// bench/node_modules at run time. The runner starts these with plain `node`; a TypeScript loader such as tsx is a
+// development convenience whose own costs (a hooks thread, a per-module toll on ES modules) are no framework's.
+import { mkdirSync } from "node:fs";
+import { build } from "esbuild";
+import { appFile, ROOT, SERVERS, type Server } from "./servers.ts";
+
+/** Where the compiled apps go; inside bench/ so that `import "fastify"` resolves from bench/node_modules. */
+export const BUILD_DIR: string = `${ROOT}bench/.build`;
+
+export function builtFile(server: Server): string {
+  return `${BUILD_DIR}/${server}.mjs`;
+}
+
+let built: Promise<void> | undefined;
+
+/** Compiles every app once per process (a fraction of a second); later calls wait for the same build. */
+export function buildApps(): Promise<void> {
+  built ??= (async () => {
+    mkdirSync(BUILD_DIR, { recursive: true });
+    await build({
+      entryPoints: SERVERS.map((server) => appFile(server)),
+      outdir: BUILD_DIR,
+      entryNames: "[name]",
+      outExtension: { ".js": ".mjs" },
+      bundle: true,
+      packages: "external",
+      format: "esm",
+      platform: "node",
+      target: "node20",
+      logLevel: "warning",
+    });
+  })();
+  return built;
+}
