@@ -1,12 +1,6 @@
 #!/usr/bin/env node
-// The `brisk` command. It runs brisk's compiled code (dist/, built by `npm run build`, which `npm install` runs),
-// and registers tsx so that it can load TypeScript entrypoints on Node 20, in ESM packages and in CommonJS ones
-// (a folder without "type": "module" makes .ts files CommonJS).
-import { register as registerCommonJs } from "tsx/cjs/api";
-import { register } from "tsx/esm/api";
-
-registerCommonJs();
-register();
+// The `brisk` command. It runs brisk's compiled code (dist/, built by `npm run build`, which `npm install` runs);
+// loading a TypeScript entrypoint registers tsx first (src/cli/entrypoint.ts).
 let cli;
 try {
   cli = await import("../dist/cli/main.js");

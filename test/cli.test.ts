@@ -8,6 +8,7 @@ import {
   closeServer,
   exitCode,
   freePort,
+  INDEX,
   killGroup,
   type Launched,
   launch,
@@ -495,6 +496,32 @@ describe("entrypoint resolution", () => {
       assert.equal(await server.stop(), 0, server.output());
     } finally {
       killGroup(server.child);
+    }
+  });
+
+  test("a JavaScript entrypoint runs on Node alone; a TypeScript one registers tsx", async () => {
+    const dir = tempDir();
+    // tsx's CommonJS hooks add ".ts" to require.extensions: the app reports whether a TypeScript loader is present.
+    const app = (brisk: string) =>
+      `import { createRequire } from "node:module";\nimport { App } from ${JSON.stringify(brisk)};\n` +
+      "export const app = new App();\n" +
+      'app.get("/loader", {}, () => ({ typescript: ".ts" in createRequire(import.meta.url).extensions }));\n';
+    writeFileSync(join(dir, "compiled.mjs"), app(join(REPO, "dist", "index.js")));
+    writeFileSync(join(dir, "source.ts"), app(INDEX));
+    for (const [entrypoint, typescript] of [
+      ["compiled.mjs:app", false],
+      ["compiled:app", false],
+      ["source.ts:app", true],
+    ] as const) {
+      const server = await startServer([entrypoint, "--port", "0"], { cwd: dir });
+      try {
+        const answer = await request(`${server.url}/loader`);
+        assert.equal(answer.status, 200, `${entrypoint}: ${answer.text}`);
+        assert.deepEqual(answer.body, { typescript }, entrypoint);
+        assert.equal(await server.stop(), 0, server.output());
+      } finally {
+        killGroup(server.child);
+      }
     }
   });
 

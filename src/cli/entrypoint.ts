@@ -4,6 +4,30 @@ import { pathToFileURL } from "node:url";
 import { type App, isApp } from "../app.ts";
 
 const EXTENSIONS = [".ts", ".mts", ".js", ".mjs"];
+const TYPESCRIPT = /\.[cm]?ts$/;
+
+type Importer = (url: string) => Promise<Record<string, unknown>>;
+
+let typeScriptImporter: Promise<Importer> | undefined;
+
+/**
+ * Registers tsx, so that Node 20 can load TypeScript: its ESM hooks and its CommonJS ones (a folder without
+ * "type": "module" makes .ts files CommonJS). Only a TypeScript entrypoint needs it; a compiled one runs on plain
+ * Node, without tsx's hooks thread and its toll on every module loaded (together about 30 MB of memory).
+ *
+ * The entrypoint is then imported by a module loaded after the registration: imported from brisk's own modules,
+ * loaded before it, a CommonJS .ts module's named exports go missing (tsx 4 on Node 20).
+ */
+function typeScriptImport(): Promise<Importer> {
+  typeScriptImporter ??= (async () => {
+    const [esm, commonJs] = await Promise.all([import("tsx/esm/api"), import("tsx/cjs/api")]);
+    commonJs.register();
+    esm.register();
+    const importer = "data:text/javascript,export default (url) => import(url);";
+    return ((await import(importer)) as { default: Importer }).default;
+  })();
+  return typeScriptImporter;
+}
 
 /** A `module:export` that cannot be loaded; the message is one line naming what was tried. */
 export class EntrypointError extends Error {
@@ -30,7 +54,8 @@ function moduleCandidates(module: string, directory: string): string[] {
 
 /**
  * Loads `module:export` the way uvicorn does: the module is a path relative to `directory` whose extension may be
- * left out; the export may be dotted (`container.app`); a missing export falls back to the default export.
+ * left out; the export may be dotted (`container.app`); a missing export falls back to the default export. A
+ * TypeScript module is loaded through tsx, a JavaScript one by Node alone.
  */
 export async function loadEntrypoint(reference: string, directory: string = process.cwd()): Promise<App> {
   const colon = reference.indexOf(":");
@@ -47,7 +72,10 @@ export async function loadEntrypoint(reference: string, directory: string = proc
     const tried = candidates.map((path) => path.replace(`${directory}/`, "")).join(", ");
     throw new EntrypointError(`Could not find module "${module}" (tried ${tried})`);
   }
-  const namespace = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  const url = pathToFileURL(file).href;
+  const namespace = TYPESCRIPT.test(file)
+    ? await (await typeScriptImport())(url)
+    : ((await import(url)) as Record<string, unknown>);
   let value: unknown = namespace;
   for (const part of exportName === "" ? [] : exportName.split(".")) {
     value =
