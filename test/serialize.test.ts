@@ -62,6 +62,21 @@ describe("response serialization", () => {
     });
   }
 
+  test("every UTF-16 code unit is written as JSON.stringify writes it, alone, inside short text and long", async () => {
+    const strings: string[] = [];
+    for (let code = 0; code <= 0xffff; code++) {
+      const unit = String.fromCharCode(code);
+      strings.push(unit, `ab${unit}cd`, `${"x".repeat(40)}${unit}`, `${unit}${"y".repeat(41)}`);
+    }
+    // Surrogates in pairs are characters, and are written as they are.
+    strings.push("😀", `a😀b`, `${"z".repeat(39)}😀`);
+    const app = new App();
+    app.get("/", { response: z.array(z.string()) }, () => strings);
+    const response = await app.fetch(new Request("http://test/"));
+    assert.equal(response.status, 200);
+    assert.equal(await response.text(), JSON.stringify(strings));
+  });
+
   test("keys outside the schema are dropped, also inside arrays and nested objects", async () => {
     const app = new App();
     const schema = z.object({ items: z.array(z.object({ id: z.int() })), meta: z.object({ n: z.int() }) });

@@ -1,11 +1,17 @@
-// Characters JSON must escape, and lone surrogates (JSON.stringify escapes those too).
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what JSON escapes.
-const NEEDS_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/;
-
 /**
- * A string as JSON text, equal to `JSON.stringify(text)`: short strings with nothing to escape are quoted
- * directly, which is about a third cheaper than the call.
+ * A string as JSON text, equal to `JSON.stringify(text)`. Strings in API responses are mostly short with nothing
+ * to escape: for those, a scan of their char codes and two concatenations cost less than the call, and less than a
+ * regular expression test (measured on a list of seven greetings: about a fifth of the whole serialization).
+ * Anything JSON escapes (control characters, `"`, `\`, surrogates, which JSON.stringify writes as \u escapes
+ * when they are lone) sends the string to JSON.stringify, as do long strings, where its native scan wins.
  */
 export function quote(text: string): string {
-  return text.length < 42 && !NEEDS_ESCAPE.test(text) ? `"${text}"` : JSON.stringify(text);
+  if (text.length >= 42) return JSON.stringify(text);
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (code < 0x20 || code === 0x22 || code === 0x5c || (code >= 0xd800 && code <= 0xdfff)) {
+      return JSON.stringify(text);
+    }
+  }
+  return `"${text}"`;
 }
