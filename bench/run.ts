@@ -78,8 +78,10 @@ const results: Results = {
   servers,
   workloads,
   cells: new Map(),
-  memory: { startupMs: new Map(), idleRssBytes: new Map() },
-  memoryUnderTsx: { startupMs: new Map(), idleRssBytes: new Map() },
+  memory: {
+    node: { startupMs: new Map(), idleRssBytes: new Map() },
+    tsx: { startupMs: new Map(), idleRssBytes: new Map() },
+  },
   serverProblems: new Map(),
 };
 
@@ -115,7 +117,7 @@ async function startMeasured(server: Server, round: number, runner: Runner): Pro
     await running.ready;
     await sleep(1000);
     const idle = residentBytes(running.pid);
-    const memory = runner === "node" ? results.memory : results.memoryUnderTsx;
+    const memory = results.memory[runner];
     push(memory.startupMs, server, startup);
     push(memory.idleRssBytes, server, idle);
     console.error(

@@ -1,16 +1,11 @@
 // Smoke test of the benchmark apps in bench/apps/: each, compiled, starts the way the runner starts it and answers
 // every workload's request once with the right status, and they all agree on the greetings.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
-import { buildApps, builtFile } from "../bench/lib/build.ts";
-
-const ROOT = fileURLToPath(new URL("../", import.meta.url));
-const SERVERS = ["brisk", "fastify", "hono", "h3", "express", "node"] as const;
-type Server = (typeof SERVERS)[number];
+import { type Running, startServer } from "../bench/lib/process.ts";
+import { SERVERS, type Server } from "../bench/lib/servers.ts";
+import { within } from "./hostile/raw-client.ts";
 
 const VALID_ITEM = { name: "Widget", price: 9.99, tags: ["tools", "sale"], description: "A small widget" };
 const INVALID_ITEM = { name: "", price: 0 };
@@ -40,51 +35,13 @@ const expectedList = Object.entries(JSON.parse(readFileSync(greetingsFile, "utf8
   .sort(([a], [b]) => (a < b ? -1 : 1))
   .map(([lang, text]) => ({ lang, text }));
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0));
-    });
-  });
-}
-
-interface Started {
-  readonly child: ChildProcess;
-  readonly url: string;
-}
-
-/** Spawns an app's compiled module as bench/run.ts does and waits for its `ready` line. */
-async function start(server: Server): Promise<Started> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [builtFile(server)], {
-    cwd: ROOT,
-    env: { ...process.env, PORT: String(port) },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stderr = "";
-  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`${server} did not print ready within 20 s: ${stderr}`)),
-      20_000,
-    );
-    let out = "";
-    child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
-      out += chunk;
-      if (out.split("\n").includes("ready")) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${server} exited with ${code} before ready: ${stderr}`));
-    });
-  });
-  return { child, url: `http://127.0.0.1:${port}` };
+/** Resolves once the app printed `ready`; fails with its standard error if that takes over 20 s. */
+function ready(running: Running): Promise<void> {
+  return within(
+    running.ready,
+    20_000,
+    () => `${running.server} did not print ready within 20 s: ${running.stderr()}`,
+  );
 }
 
 async function call(url: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
@@ -106,22 +63,23 @@ test("the bench dependencies are installed", () => {
 });
 
 describe("bench apps", () => {
-  const running = new Map<Server, Started>();
+  const running = new Map<Server, Running>();
 
   before(async () => {
     if (!installed) throw new Error(MISSING);
-    await buildApps();
-    // Started together: they are independent, and one at a time would take several seconds longer.
-    const started = await Promise.allSettled(SERVERS.map((server) => start(server)));
+    // Started together (the runner starts them one at a time, through the same startServer): they are independent,
+    // and one at a time would take several seconds longer.
+    const started = await Promise.allSettled(SERVERS.map((server) => startServer(server)));
     started.forEach((result, index) => {
       if (result.status === "fulfilled") running.set(SERVERS[index]!, result.value);
     });
     const failed = started.filter((result) => result.status === "rejected");
     if (failed.length > 0) throw (failed[0] as PromiseRejectedResult).reason;
+    await Promise.all([...running.values()].map(ready));
   });
 
-  after(() => {
-    for (const { child } of running.values()) child.kill("SIGTERM");
+  after(async () => {
+    await Promise.all([...running.values()].map((each) => each.stop()));
   });
 
   for (const server of SERVERS) {

@@ -7,7 +7,7 @@ import { build } from "esbuild";
 import { appFile, ROOT, SERVERS, type Server } from "./servers.ts";
 
 /** Where the compiled apps go; inside bench/ so that `import "fastify"` resolves from bench/node_modules. */
-export const BUILD_DIR: string = `${ROOT}bench/.build`;
+const BUILD_DIR = `${ROOT}bench/.build`;
 
 export function builtFile(server: Server): string {
   return `${BUILD_DIR}/${server}.mjs`;

@@ -1,6 +1,7 @@
 // The markdown report: one table per server × workload, one for startup and idle memory, and the context.
 
 import { briskVersion, type Machine, packageVersions } from "./machine.ts";
+import type { Runner } from "./process.ts";
 import type { Server } from "./servers.ts";
 import { max, median, min } from "./stats.ts";
 import { fixed, markdownTable, rate, ratio } from "./table.ts";
@@ -28,10 +29,8 @@ export interface Results {
   readonly servers: readonly Server[];
   readonly workloads: readonly Workload[];
   readonly cells: Map<Server, Map<string, Cell>>;
-  /** The compiled apps on plain Node, which also serve the throughput runs. */
-  readonly memory: StartupAndMemory;
-  /** The same apps' sources through tsx, as in development. */
-  readonly memoryUnderTsx: StartupAndMemory;
+  /** Per runner: `node`, the compiled apps, which also serve the throughput runs; `tsx`, their sources. */
+  readonly memory: Record<Runner, StartupAndMemory>;
   /** Problems that stopped a server altogether (it did not start, or crashed). */
   readonly serverProblems: Map<Server, string[]>;
 }
@@ -110,10 +109,10 @@ function startupTable(results: Results): string {
     fixed(median(memory.idleRssBytes.get(server) ?? []) / MB, 1);
   const rows = results.servers.map((server) => [
     server,
-    startup(results.memory, server),
-    idle(results.memory, server),
-    startup(results.memoryUnderTsx, server),
-    idle(results.memoryUnderTsx, server),
+    startup(results.memory.node, server),
+    idle(results.memory.node, server),
+    startup(results.memory.tsx, server),
+    idle(results.memory.tsx, server),
   ]);
   return markdownTable(
     ["server", "startup ms", "idle RSS MB", "startup ms (tsx)", "idle RSS MB (tsx)"],
