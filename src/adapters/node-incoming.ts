@@ -23,7 +23,12 @@ export interface ProxyView {
   readonly trusted: TrustedProxies | undefined;
 }
 
-const NOT_FORWARDED: Forwarded = { proto: undefined, host: undefined, client: undefined, prefix: undefined };
+export const NOT_FORWARDED: Forwarded = {
+  proto: undefined,
+  host: undefined,
+  client: undefined,
+  prefix: undefined,
+};
 
 /**
  * A Node request as the core sees it. A class rather than an object of closures: one allocation per request,
@@ -154,19 +159,29 @@ export class NodeIncoming implements Incoming {
     return this.#request;
   }
 
-  /** The URL as the client wrote it: the scheme and host a trusted proxy forwarded, and the root path. */
   #clientUrl(): string {
-    const forwarded = this.#proxied();
     const encrypted = (this.#req.socket as { encrypted?: boolean }).encrypted === true;
-    const scheme = forwarded.proto ?? (encrypted ? "https" : "http");
-    const host = forwarded.host ?? this.#req.headers.host ?? "localhost";
-    // The path and query as routed: an absolute-form target (`GET http://host/x`) keeps only those.
-    const target = this.search === "" ? this.path : `${this.path}?${this.search}`;
-    const root = this.rootPath ?? "";
-    const prefixed =
-      root !== "" && !(target === root || target.startsWith(`${root}/`) || target.startsWith(`${root}?`));
-    return `${scheme}://${host}${prefixed ? root : ""}${target}`;
+    return clientUrl(this, this.#proxied(), encrypted ? "https" : "http", this.#req.headers.host);
   }
+}
+
+/**
+ * The URL as the client wrote it: the scheme and host a trusted proxy forwarded (else the connection's scheme and
+ * the Host header), and the root path.
+ */
+export function clientUrl(
+  incoming: Pick<Incoming, "path" | "search" | "rootPath">,
+  forwarded: Forwarded,
+  scheme: string,
+  host: string | undefined,
+): string {
+  // The path and query as routed: an absolute-form target (`GET http://host/x`) keeps only those.
+  const { path, search } = incoming;
+  const target = search === "" ? path : `${path}?${search}`;
+  const root = incoming.rootPath ?? "";
+  const prefixed =
+    root !== "" && !(target === root || target.startsWith(`${root}/`) || target.startsWith(`${root}?`));
+  return `${forwarded.proto ?? scheme}://${forwarded.host ?? host ?? "localhost"}${prefixed ? root : ""}${target}`;
 }
 
 /**
@@ -188,7 +203,7 @@ export function isClosing(socket: object): boolean {
 }
 
 /** Whether a header (lower-case name) is among Node's raw name/value pairs. */
-function hasRawHeader(raw: readonly string[], name: string): boolean {
+export function hasRawHeader(raw: readonly string[], name: string): boolean {
   for (let index = 0; index < raw.length; index += 2) {
     const each = raw[index]!;
     if (each.length === name.length && each.toLowerCase() === name) return true;

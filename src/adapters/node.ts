@@ -10,6 +10,7 @@ import { BAD_HOST_DETAIL, isValidHost } from "../internal/host.ts";
 import { isWebResponse } from "../internal/web-response.ts";
 import type { ResolvedLimits } from "../limits.ts";
 import { type AccessEntry, formatAccess, type Logger } from "../logger.ts";
+import { FastLane } from "./fast-lane.ts";
 import { closeAfter, isClosing, NodeIncoming, type ProxyOptions, proxyView } from "./node-incoming.ts";
 import { NodeWebSockets } from "./node-websocket.ts";
 
@@ -408,6 +409,12 @@ export interface ListenOptions extends ProxyOptions {
    * @default false
    */
   readonly accessLog?: boolean;
+  /**
+   * Answer requests that arrive whole, in the common subset of HTTP/1.1, straight from the socket (the fast lane,
+   * see docs/performance.md); off, Node's `http` server reads every request. Both give the same answers.
+   * @default true
+   */
+  readonly fastLane?: boolean;
 }
 
 /** A running server. */
@@ -460,11 +467,30 @@ export async function listen(app: App, options: ListenOptions = {}): Promise<Lis
   );
   // One more than the limit, so that the listener can tell a request that has too many (Node drops the rest).
   server.maxHeadersCount = limits.headerCount + 1;
+  // Node's own connection listener reads a connection with its parser; the fast lane takes each one first, and
+  // hands it to Node's listener when a request needs more than the lane does (see fast-lane.ts).
+  const [nodeConnection] = server.listeners("connection") as ((socket: Socket) => void)[];
+  const toNode = (socket: Socket) => nodeConnection!.call(server, socket);
+  const lane =
+    options.fastLane === false
+      ? undefined
+      : new FastLane({
+          app,
+          view: proxyView(options),
+          handOff: toNode,
+          eventStreams: state.eventStreams,
+          healthPath,
+          accessLog: state.accessLog,
+        });
+  if (lane !== undefined) server.removeListener("connection", nodeConnection!);
   server.on("connection", (socket: Socket) => {
     connections.set(socket, undefined);
     socket.once("close", () => connections.delete(socket));
     // Still read, so that the client gets an answer rather than a reset; the answer is 503.
     if (connections.size > limits.connections) state.refused.add(socket);
+    if (lane === undefined) return;
+    if (state.refused.has(socket)) toNode(socket);
+    else lane.accept(socket);
   });
   server.on("clientError", (error: Error, socket: Duplex) =>
     answerClientError(error, socket, connections.get(socket as Socket)),
@@ -492,11 +518,14 @@ export async function listen(app: App, options: ListenOptions = {}): Promise<Lis
     url: `http://${shown}:${port}`,
     close: async () => {
       state.draining = true;
+      // The lane closes its idle connections now, and its busy ones after their answers.
+      lane?.drain();
       const drained = new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
       });
       for (const [socket, exchange] of connections) {
+        if (lane?.owns(socket)) continue;
         // A connection that never sent a request (a browser's preconnect) is idle too, though Node does not say so.
         if (exchange === undefined && socket.bytesRead === 0) socket.destroy();
         // One whose response is under way is closed once the response is out (which says so, see `write`).
@@ -508,12 +537,14 @@ export async function listen(app: App, options: ListenOptions = {}): Promise<Lis
       // would have been; one being answered gets until the drain deadline.
       const cut = setTimeout(() => {
         for (const [socket, exchange] of connections) {
+          if (lane?.owns(socket)) continue;
           if (exchange === undefined || exchange.writableFinished || !exchange.req.complete) socket.destroy();
         }
       }, limits.requestTimeout);
       const deadline = setTimeout(() => {
         app.logger.warn("the drain deadline passed: closing the connections still open");
         server.closeAllConnections();
+        lane?.destroyAll();
       }, options.drainMs ?? 25_000);
       cut.unref();
       deadline.unref();
