@@ -234,7 +234,7 @@ class LaneConnection {
       const buffer = this.#buffer;
       if (buffer === undefined || this.#start >= buffer.length) {
         this.#buffer = undefined;
-        if (this.#ended) this.close();
+        if (this.#ended || this.#lane.draining) this.close();
         return;
       }
       const reading = readRequestHead(buffer, this.#start, this.#lane.limits);
@@ -265,10 +265,6 @@ class LaneConnection {
     this.#current = undefined;
     const socket = this.socket;
     if (socket.destroyed || socket.writableEnded) return;
-    if ((this.#lane.draining || this.#ended) && this.#buffer === undefined) {
-      this.close();
-      return;
-    }
     if (socket.isPaused()) socket.resume();
     this.#serve();
   };
