@@ -593,6 +593,17 @@ describe("command line flags", () => {
     }
   });
 
+  test("--no-fast-lane serves the app with Node's parser alone, the same answers", async () => {
+    const server = await startServer(["examples/greetings/app.ts:app", "--port", "0", "--no-fast-lane"]);
+    try {
+      const answer = await request(`${server.url}/greetings/en`);
+      assert.deepEqual(answer.body, { lang: "en", text: "Hello" });
+      assert.equal(await server.stop(), 0, server.output());
+    } finally {
+      killGroup(server.child);
+    }
+  });
+
   test("--port that is not a port number: exit 1 and one line", async () => {
     for (const port of ["abc", "70000", "80.5", ""]) {
       const result = await runCli(["serve", "examples/items/app.ts:app", "--port", port]);

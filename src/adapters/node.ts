@@ -411,7 +411,8 @@ export interface ListenOptions extends ProxyOptions {
   readonly accessLog?: boolean;
   /**
    * Answer requests that arrive whole, in the common subset of HTTP/1.1, straight from the socket (the fast lane,
-   * see docs/performance.md); off, Node's `http` server reads every request. Both give the same answers.
+   * see docs/decisions.md); off, Node's `http` server reads every request. Both give the same answers, but
+   * requests answered in the lane are not emitted as `request` events of {@link Listening.server}.
    * @default true
    */
   readonly fastLane?: boolean;

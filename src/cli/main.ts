@@ -35,6 +35,8 @@ Options of serve:
   --log-format <fmt>  text, or json for one JSON object per line (default text)
   --access-log        a line per request: client, request, status, bytes, duration (the
                       default; --no-access-log turns it off)
+  --no-fast-lane      read every request with Node's http parser, not only those outside the
+                      fast lane's plain HTTP/1.1 subset (see docs/decisions.md)
   --reload            restart when a source file changes (development)
   -h, --help          show this help`;
 
@@ -116,6 +118,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     fail(`--log-format must be text or json, got "${logFormat}"`);
   configureLogging({ level: logLevel, format: logFormat });
   const accessLog = !values["no-access-log"];
+  const fastLane = !values["no-fast-lane"];
   if (values.reload && workers > 1) fail("--reload and --workers cannot be combined");
   if (values.reload) {
     const args = [entrypoint, "--host", host, "--port", String(port)];
@@ -125,6 +128,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     if (healthPath !== undefined) args.push("--health-path", healthPath);
     args.push("--log-level", logLevel, "--log-format", logFormat);
     if (!accessLog) args.push("--no-access-log");
+    if (!fastLane) args.push("--no-fast-lane");
     serveWithReload(args, process.cwd());
     return;
   }
@@ -142,6 +146,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       port,
       proxyHeaders,
       accessLog,
+      fastLane,
       worker: isWorker(),
       ...(healthPath === undefined ? {} : { healthPath }),
       ...(rootPath === undefined ? {} : { rootPath }),
@@ -176,6 +181,7 @@ function parseServeArgs(args: string[]) {
       "log-format": { type: "string" },
       "access-log": { type: "boolean" },
       "no-access-log": { type: "boolean" },
+      "no-fast-lane": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });

@@ -16,6 +16,8 @@ export interface ServeOptions extends ProxyOptions {
   readonly healthPath?: string;
   /** An access log entry per request (see `listen`'s `accessLog`). */
   readonly accessLog?: boolean;
+  /** Answer plain HTTP/1.1 requests in the fast lane (see `listen`'s `fastLane`). */
+  readonly fastLane?: boolean;
   /**
    * A worker of `--workers`: it prints nothing of its own (the primary announces the address), and leaves
    * SIGINT to the primary, which forwards one SIGTERM to every worker.
