@@ -441,8 +441,10 @@ class LaneConnection {
     for (const [name, value] of outgoing.headers) if (name !== "set-cookie") valid &&= head.add(name, value);
     for (const cookie of outgoing.headers.getSetCookie()) valid &&= head.add("set-cookie", cookie);
     if (!valid) {
+      // Nothing was sent yet: the client gets a 500 instead.
       void outgoing.body?.cancel().catch(() => {});
-      throw new TypeError("a response header has an invalid name or value");
+      this.#failed(incoming, new TypeError("a response header has an invalid name or value"));
+      return;
     }
     const hasBody = incoming.method !== "HEAD" && !forbidsBody(outgoing.status);
     const chunked = hasBody && !head.hasLength && outgoing.body !== null;

@@ -203,7 +203,7 @@ export function isClosing(socket: object): boolean {
 }
 
 /** Whether a header (lower-case name) is among Node's raw name/value pairs. */
-export function hasRawHeader(raw: readonly string[], name: string): boolean {
+function hasRawHeader(raw: readonly string[], name: string): boolean {
   for (let index = 0; index < raw.length; index += 2) {
     const each = raw[index]!;
     if (each.length === name.length && each.toLowerCase() === name) return true;

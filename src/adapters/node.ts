@@ -473,7 +473,7 @@ export async function listen(app: App, options: ListenOptions = {}): Promise<Lis
   const [nodeConnection] = server.listeners("connection") as ((socket: Socket) => void)[];
   const toNode = (socket: Socket) => nodeConnection!.call(server, socket);
   const lane =
-    options.fastLane === false
+    options.fastLane === false || nodeConnection === undefined
       ? undefined
       : new FastLane({
           app,
