@@ -2,11 +2,19 @@
 // connection to Node's server in the middle of it, framing of what it writes, and the same answers with the lane
 // off. The rest of the suite (test/hostile/ above all) runs through the lane too; this file is about the seams.
 import assert from "node:assert/strict";
-import { describe, test } from "node:test";
-import { App, stream } from "brisk";
+import { createHash } from "node:crypto";
+import { after, describe, test } from "node:test";
+import { App, redirect, stream } from "brisk";
 import { z } from "zod";
 import { LANE_BODY_BYTES } from "../src/adapters/request-head.ts";
-import { type RawResponse, RawSocket, request, saysClose, serve } from "./hostile/raw-socket.ts";
+import {
+  destroyAllSockets,
+  type RawResponse,
+  RawSocket,
+  request,
+  saysClose,
+  serve,
+} from "./hostile/raw-socket.ts";
 
 function laneApp(): App {
   const Text = z.object({ text: z.string() });
@@ -202,5 +210,433 @@ describe("fast lane: the same answers with the lane off", async () => {
         assert.equal(fromLane.headers.get(name), fromNode.headers.get(name), `${what}: ${name}`);
       }
     }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// The seams in more detail: which side answered (Node's server emits "request" only for what it reads itself),
+// bytes put back at a hand-off, asynchronous answers, bodies past ASCII, empty and streamed answers, and response
+// headers the lane must frame or refuse exactly as Node does.
+
+const Item = z.object({ name: z.string().min(1), price: z.number() });
+const Tick = z.object({ n: z.int() });
+
+/** What the handlers of {@link seamApp} saw. */
+interface Seen {
+  /** `GET /hit/{tag}`'s tags, in the order the handler ran. */
+  readonly hits: string[];
+  readonly errors: string[];
+}
+
+function seamApp(seen: Seen): App {
+  const logger = {
+    info: () => {},
+    warn: () => {},
+    error: (message: string) => void seen.errors.push(message),
+  };
+  return new App({ title: "seams", logger })
+    .get("/hello", {}, () => ({ hello: "world" }))
+    .get("/slow", {}, async () => {
+      await pause(5);
+      return { slow: true };
+    })
+    .get("/hit/{tag}", {}, ({ params }) => {
+      seen.hits.push(params.tag);
+      return { tag: params.tag };
+    })
+    .post("/items", { body: Item, status: 201 }, ({ body }) => ({ id: 1, ...body }))
+    .post("/raw", {}, async ({ request }) => {
+      const bytes = Buffer.from(await request.arrayBuffer());
+      return { length: bytes.length, sha256: sha256(bytes) };
+    })
+    .get("/latin1", {}, ({ response }) => {
+      response.headers.set("x-place", "Zürich café ±");
+      return { city: "Zürich ✓" };
+    })
+    .get("/echo-header", { query: { v: z.string() } }, ({ query, response }) => {
+      response.headers.set("x-echo", query.v);
+      return { ok: true };
+    })
+    .get("/stream-header", { query: { v: z.string() } }, ({ query }) =>
+      stream(["never ", "sent"], "text/plain", { headers: { "x-echo": query.v } }),
+    )
+    .get("/null-body", {}, () => new Response(null, { status: 200, headers: { "x-empty": "yes" } }))
+    .get(
+      "/empty-stream",
+      {},
+      () => new Response(new ReadableStream({ start: (controller) => controller.close() }), { status: 200 }),
+    )
+    .get("/lines", { stream: Tick }, async function* () {
+      for (let n = 1; n <= 3; n++) {
+        await pause(1);
+        yield { n };
+      }
+    })
+    .get("/moved", {}, () => redirect("/hello", 302));
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** A chunked POST /raw of `bytes`, in two chunks. */
+function chunkedRaw(bytes: Buffer, target = "/raw"): Buffer {
+  const half = Math.floor(bytes.length / 2);
+  const chunk = (part: Buffer) => [Buffer.from(`${part.length.toString(16)}\r\n`), part, Buffer.from("\r\n")];
+  return Buffer.concat([
+    Buffer.from(`POST ${target} HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n`),
+    ...chunk(bytes.subarray(0, half)),
+    ...chunk(bytes.subarray(half)),
+    Buffer.from("0\r\n\r\n"),
+  ]);
+}
+
+/** A POST /raw of `bytes` with its Content-Length. */
+function rawPost(bytes: Buffer, target = "/raw"): Buffer {
+  const head = `POST ${target} HTTP/1.1\r\nHost: test\r\nContent-Length: ${bytes.length}\r\n\r\n`;
+  return Buffer.concat([Buffer.from(head, "latin1"), bytes]);
+}
+
+/** Bytes past ASCII and not UTF-8 as well: the body must arrive as sent, byte for byte. */
+const ODD_BYTES = Buffer.concat([Buffer.from("Grüße ✓ "), Buffer.from([0x00, 0xff, 0xfe, 0xc3, 0x0d, 0x0a])]);
+
+/** Serves a fresh {@link seamApp}; `node` lists the targets Node's own server read, in order. */
+async function serveSeams(options: { fastLane?: boolean; healthPath?: string } = {}) {
+  const seen: Seen = { hits: [], errors: [] };
+  const server = await serve(seamApp(seen), options);
+  const node: string[] = [];
+  server.server.on("request", (req: { url?: string }) => void node.push(req.url ?? ""));
+  return { server, seen, node };
+}
+
+after(destroyAllSockets);
+
+describe("fast lane: which side answers, and the bytes put back at a hand-off", async () => {
+  const { server, node } = await serveSeams();
+
+  test("requests that arrive whole, pipelined, are all the lane's: Node's server reads none of them", async () => {
+    const socket = await RawSocket.open(server.url);
+    await socket.write(
+      Buffer.concat([
+        Buffer.from(request("GET", "/hello?t=whole-1")),
+        rawPost(ODD_BYTES, "/raw?t=whole-2"),
+        Buffer.from(request("HEAD", "/hello?t=whole-3")),
+        Buffer.from(request("GET", "/slow?t=whole-4")),
+        Buffer.from(request("GET", "/hello?t=whole-5")),
+      ]),
+    );
+    assertJson(await socket.response(), 200, { hello: "world" });
+    assertJson(await socket.response(), 200, { length: ODD_BYTES.length, sha256: sha256(ODD_BYTES) });
+    const head = await socket.response({ head: true });
+    assert.equal(head.status, 200);
+    assertJson(await socket.response(), 200, { slow: true });
+    assertJson(await socket.response(), 200, { hello: "world" });
+    assert.deepEqual(
+      node.filter((url) => url.includes("t=whole")),
+      [],
+    );
+  });
+
+  test("after a chunked POST hands the connection off, Node's server reads every later request on it", async () => {
+    const socket = await RawSocket.open(server.url);
+    await socket.write(request("GET", "/hello?t=after-1"));
+    assertJson(await socket.response(), 200, { hello: "world" });
+    await socket.write(chunkedRaw(ODD_BYTES, "/raw?t=after-2"));
+    assertJson(await socket.response(), 200, { length: ODD_BYTES.length, sha256: sha256(ODD_BYTES) });
+    await socket.write(request("GET", "/hello?t=after-3"));
+    assertJson(await socket.response(), 200, { hello: "world" });
+    assert.deepEqual(
+      node.filter((url) => url.includes("t=after")),
+      ["/raw?t=after-2", "/hello?t=after-3"],
+    );
+  });
+
+  test("a whole request and the start of the next: the lane answers the first, Node the next from the bytes put back and the rest", async () => {
+    const socket = await RawSocket.open(server.url);
+    const second = rawPost(ODD_BYTES, "/raw?t=rest-2");
+    // The first write ends inside the second request's head; the second brings the rest of it and its body.
+    await socket.write(Buffer.concat([Buffer.from(request("GET", "/hello?t=rest-1")), second.subarray(0, 30)]));
+    assertJson(await socket.response(), 200, { hello: "world" });
+    await pause(20);
+    await socket.write(Buffer.concat([second.subarray(30), Buffer.from(request("GET", "/hello?t=rest-3"))]));
+    assertJson(await socket.response(), 200, { length: ODD_BYTES.length, sha256: sha256(ODD_BYTES) });
+    assertJson(await socket.response(), 200, { hello: "world" });
+    assert.deepEqual(
+      node.filter((url) => url.includes("t=rest")),
+      ["/raw?t=rest-2", "/hello?t=rest-3"],
+    );
+  });
+
+  test("a whole request whose body is cut between two writes: Node reads the body from the bytes put back and the rest", async () => {
+    const socket = await RawSocket.open(server.url);
+    const bytes = rawPost(ODD_BYTES, "/raw?t=body-1");
+    await socket.write(bytes.subarray(0, bytes.length - 4));
+    await pause(20);
+    await socket.write(bytes.subarray(bytes.length - 4));
+    assertJson(await socket.response(), 200, { length: ODD_BYTES.length, sha256: sha256(ODD_BYTES) });
+  });
+
+  test("a hand-off behind an answer still being computed keeps the order of the answers", async () => {
+    const socket = await RawSocket.open(server.url);
+    await socket.write(
+      Buffer.concat([
+        Buffer.from(request("GET", "/slow?t=busy-1")),
+        chunkedRaw(ODD_BYTES, "/raw?t=busy-2"),
+        Buffer.from(request("GET", "/hit/busy-3?t=busy-3")),
+      ]),
+    );
+    assertJson(await socket.response(), 200, { slow: true });
+    assertJson(await socket.response(), 200, { length: ODD_BYTES.length, sha256: sha256(ODD_BYTES) });
+    assertJson(await socket.response(), 200, { tag: "busy-3" });
+    assert.deepEqual(
+      node.filter((url) => url.includes("t=busy")),
+      ["/raw?t=busy-2", "/hit/busy-3?t=busy-3"],
+    );
+  });
+
+  test("a body one byte over 64 KiB is Node's, and arrives byte for byte", async () => {
+    const body = Buffer.alloc(LANE_BODY_BYTES + 1);
+    for (let index = 0; index < body.length; index++) body[index] = (index * 7) & 0xff;
+    const socket = await RawSocket.open(server.url);
+    await socket.write(Buffer.concat([rawPost(body, "/raw?t=big-1"), Buffer.from(request("GET", "/hello"))]));
+    assertJson(await socket.response(), 200, { length: body.length, sha256: sha256(body) });
+    assertJson(await socket.response(), 200, { hello: "world" });
+    assert.deepEqual(
+      node.filter((url) => url.includes("t=big")),
+      ["/raw?t=big-1"],
+    );
+  });
+
+  test("a JSON body past ASCII is validated and echoed exactly by the lane", async () => {
+    const json = Buffer.from(JSON.stringify({ name: "Grüße ✓ 𝄞", price: 2.5 }));
+    const head = `POST /items?t=json-1 HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: ${json.length}\r\n\r\n`;
+    const socket = await RawSocket.open(server.url);
+    await socket.write(Buffer.concat([Buffer.from(head), json]));
+    const response = await socket.response();
+    assertJson(response, 201, { id: 1, name: "Grüße ✓ 𝄞", price: 2.5 });
+    assert.equal(response.headers.get("content-length"), String(response.body.length));
+    assert.deepEqual(
+      node.filter((url) => url.includes("t=json")),
+      [],
+    );
+  });
+});
+
+describe("fast lane: empty, streamed and HEAD answers are delimited", async () => {
+  const { server, node } = await serveSeams();
+
+  test("a web Response with a null body says Content-Length: 0, and the next answer follows it", async () => {
+    const socket = await RawSocket.open(server.url);
+    await socket.write(request("GET", "/null-body?t=null") + request("GET", "/hello"));
+    const empty = await socket.response();
+    assert.equal(empty.status, 200);
+    assert.equal(empty.headers.get("x-empty"), "yes");
+    assert.equal(empty.headers.get("content-length"), "0");
+    assert.equal(empty.body.length, 0);
+    assertJson(await socket.response(), 200, { hello: "world" });
+    assert.deepEqual(
+      node.filter((url) => url.includes("t=null")),
+      [],
+    );
+  });
+
+  test("a redirect has Content-Length: 0 and no body, and the next answer follows it", async () => {
+    const socket = await RawSocket.open(server.url);
+    await socket.write(request("GET", "/moved") + request("GET", "/hello"));
+    const moved = await socket.response();
+    assert.equal(moved.status, 302);
+    assert.equal(moved.headers.get("location"), "/hello");
+    assert.equal(moved.headers.get("content-length"), "0");
+    assertJson(await socket.response(), 200, { hello: "world" });
+  });
+
+  test("a stream that ends at once is a complete empty answer, and the next answer follows it", async () => {
+    const socket = await RawSocket.open(server.url);
+    await socket.write(request("GET", "/empty-stream") + request("GET", "/hello"));
+    const empty = await socket.response();
+    assert.equal(empty.status, 200);
+    assert.notEqual(empty.framing, "close", "an empty streamed answer must be delimited");
+    assert.equal(empty.body.length, 0);
+    assertJson(await socket.response(), 200, { hello: "world" });
+  });
+
+  test("a JSON Lines stream from an async generator arrives chunked and whole; the next request is answered", async () => {
+    const socket = await RawSocket.open(server.url);
+    await socket.write(request("GET", "/lines?t=lines") + request("GET", "/hit/after-lines"));
+    const lines = await socket.response();
+    assert.equal(lines.status, 200);
+    assert.equal(lines.headers.get("content-type"), "application/jsonl");
+    assert.equal(lines.framing, "chunked");
+    assert.equal(lines.text, '{"n":1}\n{"n":2}\n{"n":3}\n');
+    assertJson(await socket.response(), 200, { tag: "after-lines" });
+    await socket.write(request("GET", "/hello"));
+    assertJson(await socket.response(), 200, { hello: "world" });
+    assert.deepEqual(
+      node.filter((url) => url.includes("t=lines")),
+      [],
+    );
+  });
+
+  test("HEAD of a streamed route has no body, and the next answer follows it", async () => {
+    const socket = await RawSocket.open(server.url);
+    await socket.write(request("HEAD", "/lines") + request("GET", "/hello"));
+    const head = await socket.response({ head: true });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers.get("content-type"), "application/jsonl");
+    assertJson(await socket.response(), 200, { hello: "world" });
+  });
+});
+
+describe("fast lane: the end of a connection, with answers still being computed", async () => {
+  const { server, seen } = await serveSeams();
+
+  test("Connection: close on an answer computed asynchronously: it says close, and the request behind it never runs", async () => {
+    const socket = await RawSocket.open(server.url);
+    await socket.write(
+      request("GET", "/slow", { headers: ["Connection: close"] }) + request("GET", "/hit/behind-close"),
+    );
+    const responses = await socket.untilClosed();
+    assert.equal(responses.length, 1);
+    assertJson(responses[0]!, 200, { slow: true });
+    assert.ok(saysClose(responses[0]!));
+    assert.ok(!seen.hits.includes("behind-close"), "the request after Connection: close was processed");
+  });
+
+  test("Connection: close on a POST with a body: answered, then closed", async () => {
+    const socket = await RawSocket.open(server.url);
+    const bytes = rawPost(ODD_BYTES);
+    const withClose = Buffer.from(bytes.toString("latin1").replace("\r\n\r\n", "\r\nConnection: close\r\n\r\n"), "latin1");
+    await socket.write(Buffer.concat([withClose, Buffer.from(request("GET", "/hit/behind-post"))]));
+    const responses = await socket.untilClosed();
+    assert.equal(responses.length, 1);
+    assertJson(responses[0]!, 200, { length: ODD_BYTES.length, sha256: sha256(ODD_BYTES) });
+    assert.ok(saysClose(responses[0]!));
+    assert.ok(!seen.hits.includes("behind-post"));
+  });
+
+  test("a client that half-closes while its answer is being computed still gets it, then the server closes", async () => {
+    const socket = await RawSocket.open(server.url);
+    await socket.write(request("GET", "/slow") + request("GET", "/hit/half-closed"));
+    socket.end();
+    const responses = await socket.untilClosed();
+    assert.equal(responses.length, 2);
+    assertJson(responses[0]!, 200, { slow: true });
+    assertJson(responses[1]!, 200, { tag: "half-closed" });
+  });
+
+  test("a client that half-closes after one request gets its answer, then the server closes", async () => {
+    const socket = await RawSocket.open(server.url);
+    await socket.write(request("GET", "/hello"));
+    socket.end();
+    const responses = await socket.untilClosed();
+    assert.equal(responses.length, 1);
+    assertJson(responses[0]!, 200, { hello: "world" });
+  });
+});
+
+describe("fast lane: response headers set by a handler", async () => {
+  const { server, seen, node } = await serveSeams();
+
+  test("a header value past ASCII (latin1) arrives byte for byte, with the UTF-8 body intact", async () => {
+    const socket = await RawSocket.open(server.url);
+    await socket.write(request("GET", "/latin1?t=latin1") + request("GET", "/hello"));
+    const response = await socket.response();
+    assertJson(response, 200, { city: "Zürich ✓" });
+    // The raw parser reads the head as latin1: one byte per character, so UTF-8 would show as "ZÃ¼rich".
+    assert.equal(response.headers.get("x-place"), "Zürich café ±");
+    assert.equal(response.headers.get("content-length"), String(Buffer.byteLength('{"city":"Zürich ✓"}')));
+    assertJson(await socket.response(), 200, { hello: "world" });
+    assert.deepEqual(
+      node.filter((url) => url.includes("t=latin1")),
+      [],
+    );
+  });
+
+  test("a header value with CR LF never splits the answer: 500, and the next request on the connection is answered", async () => {
+    const socket = await RawSocket.open(server.url);
+    await socket.write(request("GET", "/echo-header?v=a%0D%0ASet-Cookie:%20evil=1") + request("GET", "/hello"));
+    const failed = await socket.response();
+    assert.equal(failed.status, 500, failed.text);
+    assert.equal(failed.headers.get("set-cookie"), undefined);
+    assert.ok(!failed.rawHeaders.some(([, value]) => /[\r\n]/.test(value)), JSON.stringify(failed.rawHeaders));
+    assertJson(await socket.response(), 200, { hello: "world" });
+    seen.errors.splice(0);
+  });
+
+  for (const [route, what] of [
+    ["/echo-header", "a plain answer"],
+    ["/stream-header", "a streamed answer"],
+  ] as const) {
+    test(`${what} with a header value HTTP refuses but Headers allows (0x01): 500, and the value is never sent`, async () => {
+      const socket = await RawSocket.open(server.url);
+      await socket.write(request("GET", `${route}?v=a%01b`) + request("GET", "/hello"));
+      const failed = await socket.response();
+      assert.equal(failed.status, 500, failed.text);
+      assert.equal(failed.headers.get("x-echo"), undefined);
+      assert.ok(!failed.text.includes("never"), "nothing of the failed body is sent");
+      assertJson(await socket.response(), 200, { hello: "world" });
+      assert.ok(seen.errors.length > 0, "the failure is logged");
+      seen.errors.splice(0);
+    });
+  }
+});
+
+describe("fast lane: the same answers with the lane off, on one connection", async () => {
+  const lane = await serveSeams({ healthPath: "/healthz" });
+  const off = await serveSeams({ fastLane: false, healthPath: "/healthz" });
+  const exchanges: readonly (readonly [what: string, bytes: Buffer, head: boolean])[] = [
+    ["GET /hello", Buffer.from(request("GET", "/hello")), false],
+    ["HEAD /hello", Buffer.from(request("HEAD", "/hello")), true],
+    ["GET /healthz", Buffer.from(request("GET", "/healthz")), false],
+    ["POST /items", Buffer.from(request("POST", "/items", { json: { name: "n", price: 1 } })), false],
+    ["POST /items invalid", Buffer.from(request("POST", "/items", { json: { name: "", price: "x" } })), false],
+    ["POST /raw odd bytes", rawPost(ODD_BYTES), false],
+    ["POST /raw chunked", chunkedRaw(ODD_BYTES), false],
+    ["GET /missing", Buffer.from(request("GET", "/missing")), false],
+    ["DELETE /hello", Buffer.from(request("DELETE", "/hello")), false],
+    ["GET /latin1", Buffer.from(request("GET", "/latin1")), false],
+    ["GET /null-body", Buffer.from(request("GET", "/null-body")), false],
+    ["GET /empty-stream", Buffer.from(request("GET", "/empty-stream")), false],
+    ["GET /lines", Buffer.from(request("GET", "/lines")), false],
+    ["HEAD /lines", Buffer.from(request("HEAD", "/lines")), true],
+    ["GET /moved", Buffer.from(request("GET", "/moved")), false],
+    ["GET /echo-header CR LF", Buffer.from(request("GET", "/echo-header?v=a%0D%0Ab")), false],
+    ["GET /echo-header 0x01", Buffer.from(request("GET", "/echo-header?v=a%01b")), false],
+    ["GET /stream-header 0x01", Buffer.from(request("GET", "/stream-header?v=a%01b")), false],
+  ];
+
+  /** What a client reads of each answer, every exchange in turn on one connection. */
+  async function answers(url: string): Promise<unknown[]> {
+    const socket = await RawSocket.open(url);
+    const read: unknown[] = [];
+    for (const [what, bytes, head] of exchanges) {
+      await socket.write(bytes);
+      const response = await socket.response({ head });
+      read.push({
+        what,
+        status: response.status,
+        body: response.body.toString("latin1"),
+        delimited: response.framing !== "close",
+        ...Object.fromEntries(
+          ["content-type", "location", "allow", "x-place", "x-empty", "x-echo", "cache-control"].map((name) => [
+            name,
+            response.headers.get(name),
+          ]),
+        ),
+      });
+    }
+    await socket.destroy();
+    return read;
+  }
+
+  test("statuses, bodies and headers agree, exchange by exchange", async () => {
+    const fromLane = await answers(lane.server.url);
+    const fromNode = await answers(off.server.url);
+    for (let index = 0; index < exchanges.length; index++) assert.deepEqual(fromLane[index], fromNode[index]);
+    assert.equal(off.node.length, exchanges.length, "with the lane off, Node's server reads every request");
+    assert.ok(
+      lane.node.length < exchanges.length,
+      "with the lane on, it answers the requests that arrive whole before the chunked one",
+    );
   });
 });

@@ -12,7 +12,9 @@
 import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type { App } from "../app.ts";
+import { forbidsBody } from "../compile/response.ts";
 import { byteLength, type Outgoing, type PlainResponse } from "../exchange.ts";
+import { drained } from "../internal/drained.ts";
 import { isWebResponse } from "../internal/web-response.ts";
 import type { ResolvedLimits } from "../limits.ts";
 import { type AccessEntry, formatAccess, type Logger } from "../logger.ts";
@@ -92,11 +94,6 @@ class Head {
     if (!this.hasDate) this.text += `Date: ${httpDate()}\r\n`;
     return this.text + (close ? "Connection: close\r\n\r\n" : keepAlive);
   }
-}
-
-/** Statuses whose responses never carry a body (RFC 9110 §15.3.5, §15.4.5, §6.4.1). */
-function forbidsBody(status: number): boolean {
-  return status < 200 || status === 204 || status === 205 || status === 304;
 }
 
 /** The lane of one server: its connections, and whether the server is shutting down. */
@@ -479,19 +476,6 @@ class LaneConnection {
       cancelled ??= reader.cancel().catch(() => {});
     };
     if (isEvents) this.#lane.options.eventStreams.add(end);
-    const drained = () =>
-      new Promise<void>((resolve) => {
-        if (socket.destroyed) return resolve();
-        const timer = setTimeout(() => socket.destroy(), this.#lane.limits.sendTimeout);
-        const done = () => {
-          clearTimeout(timer);
-          socket.off("drain", done);
-          socket.off("close", done);
-          resolve();
-        };
-        socket.on("drain", done);
-        socket.on("close", done);
-      });
     try {
       for (;;) {
         const { done, value } = await reader.read();
@@ -506,7 +490,7 @@ class LaneConnection {
           socket.uncork();
         } else flowing = socket.write(value);
         // Honour backpressure: wait for the socket to drain (or the client to leave) before reading more.
-        if (!flowing) await drained();
+        if (!flowing) await drained(socket, this.#lane.limits.sendTimeout);
       }
       if (socket.destroyed) return;
       this.#unflushed.push(incoming);

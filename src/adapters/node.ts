@@ -6,6 +6,7 @@ import type { Duplex } from "node:stream";
 import type { App } from "../app.ts";
 import { BriskError } from "../errors.ts";
 import { byteLength, type Outgoing } from "../exchange.ts";
+import { drained } from "../internal/drained.ts";
 import { BAD_HOST_DETAIL, isValidHost } from "../internal/host.ts";
 import { isWebResponse } from "../internal/web-response.ts";
 import type { ResolvedLimits } from "../limits.ts";
@@ -82,20 +83,6 @@ async function writeWebResponse(
   };
   const isEvents = outgoing.headers.get("content-type")?.startsWith("text/event-stream") === true;
   if (isEvents) eventStreams?.add(end);
-  /** Until the socket takes more, or the client has left; one that reads nothing for `sendTimeout` is cut off. */
-  const drained = () =>
-    new Promise<void>((resolve) => {
-      if (res.destroyed) return resolve();
-      const timer = setTimeout(() => res.destroy(), sendTimeout);
-      const done = () => {
-        clearTimeout(timer);
-        res.off("drain", done);
-        res.off("close", done);
-        resolve();
-      };
-      res.on("drain", done);
-      res.on("close", done);
-    });
   // Node holds the headers back until the first chunk: a stream with nothing to say yet (a quiet event stream)
   // gets them sent at once, so the client knows the request was answered.
   let first: ReadableStreamReadResult<Uint8Array> | undefined;
@@ -108,7 +95,7 @@ async function writeWebResponse(
       const { done, value } = step;
       if (done || res.destroyed) break;
       // Honour backpressure: wait for the socket to drain (or the client to leave) before reading more.
-      if (!res.write(value)) await drained();
+      if (!res.write(value)) await drained(res, sendTimeout);
     }
     res.end();
     if ((res.socket?.writableLength ?? 0) > 0) whenUnread(res, sendTimeout);
@@ -521,7 +508,7 @@ export async function listen(app: App, options: ListenOptions = {}): Promise<Lis
       state.draining = true;
       // The lane closes its idle connections now, and its busy ones after their answers.
       lane?.drain();
-      const drained = new Promise<void>((resolve) => {
+      const allClosed = new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
       });
@@ -549,14 +536,14 @@ export async function listen(app: App, options: ListenOptions = {}): Promise<Lis
       }, options.drainMs ?? 25_000);
       cut.unref();
       deadline.unref();
-      void drained.then(() => {
+      void allClosed.then(() => {
         clearTimeout(cut);
         clearTimeout(deadline);
       });
       // Open WebSockets and event streams would hold the server open: they are ended.
       for (const end of state.eventStreams) end();
       await sockets.close();
-      await drained;
+      await allClosed;
       // Shutdown code runs once in-flight requests have finished.
       await app.stop();
     },
