@@ -355,7 +355,9 @@ describe("fast lane: which side answers, and the bytes put back at a hand-off", 
     const socket = await RawSocket.open(server.url);
     const second = rawPost(ODD_BYTES, "/raw?t=rest-2");
     // The first write ends inside the second request's head; the second brings the rest of it and its body.
-    await socket.write(Buffer.concat([Buffer.from(request("GET", "/hello?t=rest-1")), second.subarray(0, 30)]));
+    await socket.write(
+      Buffer.concat([Buffer.from(request("GET", "/hello?t=rest-1")), second.subarray(0, 30)]),
+    );
     assertJson(await socket.response(), 200, { hello: "world" });
     await pause(20);
     await socket.write(Buffer.concat([second.subarray(30), Buffer.from(request("GET", "/hello?t=rest-3"))]));
@@ -488,7 +490,7 @@ describe("fast lane: empty, streamed and HEAD answers are delimited", async () =
 });
 
 describe("fast lane: the end of a connection, with answers still being computed", async () => {
-  const { server, seen } = await serveSeams();
+  const { server, seen, node } = await serveSeams();
 
   test("Connection: close on an answer computed asynchronously: it says close, and the request behind it never runs", async () => {
     const socket = await RawSocket.open(server.url);
@@ -505,7 +507,10 @@ describe("fast lane: the end of a connection, with answers still being computed"
   test("Connection: close on a POST with a body: answered, then closed", async () => {
     const socket = await RawSocket.open(server.url);
     const bytes = rawPost(ODD_BYTES);
-    const withClose = Buffer.from(bytes.toString("latin1").replace("\r\n\r\n", "\r\nConnection: close\r\n\r\n"), "latin1");
+    const withClose = Buffer.from(
+      bytes.toString("latin1").replace("\r\n\r\n", "\r\nConnection: close\r\n\r\n"),
+      "latin1",
+    );
     await socket.write(Buffer.concat([withClose, Buffer.from(request("GET", "/hit/behind-post"))]));
     const responses = await socket.untilClosed();
     assert.equal(responses.length, 1);
@@ -522,6 +527,19 @@ describe("fast lane: the end of a connection, with answers still being computed"
     assert.equal(responses.length, 2);
     assertJson(responses[0]!, 200, { slow: true });
     assertJson(responses[1]!, 200, { tag: "half-closed" });
+  });
+
+  test("a client that half-closes while its answer is being computed, with a chunked request behind it (Node's): the first is answered, the second never runs, and the server closes", async () => {
+    // Node's server cannot be given a connection whose client has ended, and with the lane off it answers neither:
+    // the lane answers what it can, and closes rather than half-reading what it cannot.
+    const before = node.length;
+    const socket = await RawSocket.open(server.url);
+    await socket.write(Buffer.concat([Buffer.from(request("GET", "/slow")), chunkedRaw(ODD_BYTES)]));
+    socket.end();
+    const responses = await socket.untilClosed();
+    assert.equal(responses.length, 1);
+    assertJson(responses[0]!, 200, { slow: true });
+    assert.equal(node.length, before, "Node's server saw a request");
   });
 
   test("a client that half-closes after one request gets its answer, then the server closes", async () => {
@@ -554,11 +572,16 @@ describe("fast lane: response headers set by a handler", async () => {
 
   test("a header value with CR LF never splits the answer: 500, and the next request on the connection is answered", async () => {
     const socket = await RawSocket.open(server.url);
-    await socket.write(request("GET", "/echo-header?v=a%0D%0ASet-Cookie:%20evil=1") + request("GET", "/hello"));
+    await socket.write(
+      request("GET", "/echo-header?v=a%0D%0ASet-Cookie:%20evil=1") + request("GET", "/hello"),
+    );
     const failed = await socket.response();
     assert.equal(failed.status, 500, failed.text);
     assert.equal(failed.headers.get("set-cookie"), undefined);
-    assert.ok(!failed.rawHeaders.some(([, value]) => /[\r\n]/.test(value)), JSON.stringify(failed.rawHeaders));
+    assert.ok(
+      !failed.rawHeaders.some(([, value]) => /[\r\n]/.test(value)),
+      JSON.stringify(failed.rawHeaders),
+    );
     assertJson(await socket.response(), 200, { hello: "world" });
     seen.errors.splice(0);
   });
@@ -589,7 +612,11 @@ describe("fast lane: the same answers with the lane off, on one connection", asy
     ["HEAD /hello", Buffer.from(request("HEAD", "/hello")), true],
     ["GET /healthz", Buffer.from(request("GET", "/healthz")), false],
     ["POST /items", Buffer.from(request("POST", "/items", { json: { name: "n", price: 1 } })), false],
-    ["POST /items invalid", Buffer.from(request("POST", "/items", { json: { name: "", price: "x" } })), false],
+    [
+      "POST /items invalid",
+      Buffer.from(request("POST", "/items", { json: { name: "", price: "x" } })),
+      false,
+    ],
     ["POST /raw odd bytes", rawPost(ODD_BYTES), false],
     ["POST /raw chunked", chunkedRaw(ODD_BYTES), false],
     ["GET /missing", Buffer.from(request("GET", "/missing")), false],
@@ -618,10 +645,9 @@ describe("fast lane: the same answers with the lane off, on one connection", asy
         body: response.body.toString("latin1"),
         delimited: response.framing !== "close",
         ...Object.fromEntries(
-          ["content-type", "location", "allow", "x-place", "x-empty", "x-echo", "cache-control"].map((name) => [
-            name,
-            response.headers.get(name),
-          ]),
+          ["content-type", "location", "allow", "x-place", "x-empty", "x-echo", "cache-control"].map(
+            (name) => [name, response.headers.get(name)],
+          ),
         ),
       });
     }

@@ -236,7 +236,10 @@ class LaneConnection {
       }
       const reading = readRequestHead(buffer, this.#start, this.#lane.limits);
       if (typeof reading === "string") {
-        this.#handOff();
+        // Node cannot be given a connection whose client has ended (the bytes could not be put back): a request
+        // the lane cannot take is then not run, and the connection closes, as Node's server would have closed it.
+        if (this.#ended) this.close();
+        else this.#handOff();
         return;
       }
       this.#start = reading.end;

@@ -141,7 +141,7 @@ export function readRequestHead(buffer: Buffer, start: number, limits: ResolvedL
           if (value.length === 0 || value.length > 6 || !/^[0-9]+$/.test(value)) return "other";
           contentLength = Number(value);
           if (contentLength > LANE_BODY_BYTES) return "other";
-        }
+        } else if (isLeftToNode(name)) return "other";
         break;
       default:
         if (isLeftToNode(name)) return "other";
