@@ -21,6 +21,7 @@ import { type AccessEntry, formatAccess, type Logger } from "../logger.ts";
 import { LaneIncoming } from "./lane-incoming.ts";
 import type { ProxyView } from "./node-incoming.ts";
 import { LANE_BODY_BYTES, type LaneRequest, readRequestHead } from "./request-head.ts";
+import { closingAnswerText, healthAnswer } from "./server-answers.ts";
 
 /** What the lane needs from the server it works for. */
 export interface LaneOptions {
@@ -36,9 +37,6 @@ export interface LaneOptions {
   readonly accessLog: Logger | undefined;
 }
 
-const HEALTHY = '{"status":"ok"}';
-const DRAINING = '{"status":"draining"}';
-const TIMED_OUT = '{"detail":"Request Timeout"}';
 const FAILED = '{"detail":"Internal Server Error"}';
 
 // Node's header checks (validateHeaderName, validateHeaderValue): a response header outside them fails the response.
@@ -199,9 +197,7 @@ class LaneConnection {
       socket.destroy();
       return;
     }
-    socket.end(
-      `HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\ncontent-length: ${TIMED_OUT.length}\r\nconnection: close\r\n\r\n${TIMED_OUT}`,
-    );
+    socket.end(closingAnswerText("ERR_HTTP_REQUEST_TIMEOUT"));
     socket.once("finish", () => socket.destroy());
   };
 
@@ -293,16 +289,7 @@ class LaneConnection {
     const incoming = new LaneIncoming(request, this.socket, view);
     this.#current = incoming;
     if (request.target === healthPath && (request.method === "GET" || request.method === "HEAD")) {
-      const draining = this.#lane.draining;
-      const body = draining ? DRAINING : HEALTHY;
-      this.#writePlain(incoming, {
-        status: draining ? 503 : 200,
-        headers: [
-          ["content-type", "application/json"],
-          ["cache-control", "no-store"],
-        ],
-        body,
-      });
+      this.#writePlain(incoming, healthAnswer(this.#lane.draining));
       return undefined;
     }
     const outgoing = app.handle(incoming);

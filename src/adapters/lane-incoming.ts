@@ -27,7 +27,7 @@ export class LaneIncoming implements Incoming {
   #forwarded: Forwarded | undefined;
   #request: Request | undefined;
   #aborts: AbortController | undefined;
-  #after: Pick<AfterResponseQueue, "add" | "start"> | undefined;
+  #after: AfterResponseQueue | undefined;
   #written: Promise<void> | undefined;
   /** The response went out in full (to the kernel), or the connection closed first. */
   #over = false;
@@ -113,7 +113,7 @@ export class LaneIncoming implements Incoming {
   over(): void {
     if (this.#over) return;
     this.#over = true;
-    this.#after?.start();
+    this.#startAfter();
   }
 
   /** Called by the lane when the connection closes: an exchange not over by then was abandoned. */
@@ -124,16 +124,16 @@ export class LaneIncoming implements Incoming {
 
   afterResponse(task: () => void | Promise<void>): void {
     if (this.#after === undefined) {
-      const after = new AfterResponseQueue();
-      // What runs after a streamed body waits for it to be done with, cancelled or not.
-      const start = after.start.bind(after);
-      this.#after = {
-        add: (each: () => void | Promise<void>) => after.add(each),
-        start: () => void (this.#written ?? Promise.resolve()).then(start),
-      };
-      if (this.#over || this.#socket.destroyed) this.#after.start();
+      this.#after = new AfterResponseQueue();
+      if (this.#over || this.#socket.destroyed) this.#startAfter();
     }
     this.#after.add(task);
+  }
+
+  /** Starts the after-response tasks; after a streamed body, once it is done with, cancelled or not. */
+  #startAfter(): void {
+    const after = this.#after;
+    if (after !== undefined) void (this.#written ?? Promise.resolve()).then(() => after.start());
   }
 
   toRequest(): Request {

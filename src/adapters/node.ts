@@ -14,6 +14,7 @@ import { type AccessEntry, formatAccess, type Logger } from "../logger.ts";
 import { FastLane } from "./fast-lane.ts";
 import { closeAfter, isClosing, NodeIncoming, type ProxyOptions, proxyView } from "./node-incoming.ts";
 import { NodeWebSockets } from "./node-websocket.ts";
+import { closingAnswerText, HEADERS_TOO_LARGE_BODY, healthAnswer } from "./server-answers.ts";
 
 export type { ProxyOptions } from "./node-incoming.ts";
 
@@ -192,7 +193,7 @@ interface ServerState {
 }
 
 const URI_TOO_LONG = '{"detail":"URI Too Long"}';
-const HEADERS_TOO_LARGE = [431, '{"detail":"Request Header Fields Too Large"}'] as const;
+const HEADERS_TOO_LARGE = [431, HEADERS_TOO_LARGE_BODY] as const;
 const BAD_HOST = [400, JSON.stringify({ detail: BAD_HOST_DETAIL })] as const;
 const MISSING_HOST = [400, '{"detail":"Bad Request: an HTTP/1.1 request needs a Host header"}'] as const;
 const UNKNOWN_TRANSFER_CODING = [
@@ -242,16 +243,6 @@ function checkHead(req: IncomingMessage, limits: ResolvedLimits): readonly [numb
   return undefined;
 }
 
-/** Node's parser errors, by code, as a status and the JSON body that explains it. */
-function clientErrorAnswer(code: string | undefined): readonly [number, string, string] {
-  if (code === "HPE_HEADER_OVERFLOW") return [431, "Request Header Fields Too Large", HEADERS_TOO_LARGE[1]];
-  if (code === "ERR_HTTP_REQUEST_TIMEOUT") return [408, "Request Timeout", '{"detail":"Request Timeout"}'];
-  if (code === "HPE_CHUNK_EXTENSIONS_OVERFLOW") {
-    return [413, "Content Too Large", '{"detail":"Content Too Large: chunk extensions too long"}'];
-  }
-  return [400, "Bad Request", '{"detail":"Bad Request: malformed HTTP request"}'];
-}
-
 /**
  * Answers what Node's parser refused (bad framing, a stalled head) with a JSON body like every other error, and
  * closes the connection: after a framing error nothing more on it can be trusted. A request parsed before the bad
@@ -285,10 +276,7 @@ function answerClientError(
     socket.destroy();
     return;
   }
-  const [status, reason, body] = clientErrorAnswer(error.code);
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
-  );
+  socket.end(closingAnswerText(error.code));
   // Whatever the client still sends is not read; the connection goes once the answer is out.
   socket.once("finish", () => socket.destroy());
 }
@@ -300,9 +288,6 @@ function refuse(res: ServerResponse, status: number, body: string): void {
   res.writeHead(status, ["content-type", "application/json", "content-length", String(body.length)]);
   res.end(body);
 }
-
-const HEALTHY = '{"status":"ok"}';
-const DRAINING = '{"status":"draining"}';
 
 /** The listener; `state` is the server's when `listen` made it. */
 function createListener(
@@ -352,16 +337,7 @@ function createListener(
       // A server shutting down answers what reaches it, but keeps no connection open for more.
       if (state.draining) res.shouldKeepAlive = false;
       if (req.url === healthPath && (req.method === "GET" || req.method === "HEAD")) {
-        const body = state.draining ? DRAINING : HEALTHY;
-        res.writeHead(state.draining ? 503 : 200, [
-          "content-type",
-          "application/json",
-          "content-length",
-          String(body.length),
-          "cache-control",
-          "no-store",
-        ]);
-        res.end(body);
+        writePlainResponse(res, healthAnswer(state.draining), limits.sendTimeout);
         return;
       }
     }
