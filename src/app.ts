@@ -11,7 +11,7 @@ import { BAD_HOST_DETAIL, isValidHost } from "./internal/host.ts";
 import { decodePath } from "./internal/percent.ts";
 import { type Lifespan, LifespanRunner, type State } from "./lifespan.ts";
 import { type Limits, type ResolvedLimits, resolveLimits } from "./limits.ts";
-import { consoleLogger, guardLogger, type Logger } from "./logger.ts";
+import { type AppLogger, consoleLogger, guardLogger, type Logger } from "./logger.ts";
 import { Matcher } from "./matcher.ts";
 import { type Middleware, streamedByRoute, withMiddleware } from "./middleware.ts";
 import { type Mountable, mountRoutes } from "./mount.ts";
@@ -21,7 +21,7 @@ import type { Handler, RouteSpec } from "./route.ts";
 import { checkPrefix, Router, type RouterOptions } from "./router.ts";
 import { type Method, Routes, WEBSOCKET } from "./routes.ts";
 import { StaticFiles } from "./static-files.ts";
-import type { SocketPort } from "./websocket.ts";
+import type { AcceptOptions, SocketPort } from "./websocket.ts";
 
 /** Options of an {@link App}. */
 export interface AppOptions {
@@ -82,6 +82,12 @@ export interface AppOptions {
    */
   readonly bodyLimit?: number;
   /**
+   * Largest incoming WebSocket message in bytes; routes may override it. A longer one closes its connection with
+   * 1009 as soon as its declared length passes the limit.
+   * @default bodyLimit (1 MiB unless set)
+   */
+  readonly messageLimit?: number;
+  /**
    * Accept request bodies compressed with gzip, deflate or br (`Content-Encoding`), decoded as they arrive. The
    * decoded bytes are held to the body limit and to `limits.compressionRatio` times the bytes received. Off by
    * default: any `Content-Encoding` but `identity` is then 415.
@@ -119,7 +125,7 @@ export class App extends Routes {
   readonly settings: Readonly<AppOptions>;
   /** The server limits, defaults applied. */
   readonly limits: ResolvedLimits;
-  readonly logger: Logger;
+  readonly logger: AppLogger;
   /**
    * Replacements for dependencies, consulted on every request: `app.overrides.set(db, fakeDb)` in a test, and
    * `app.overrides.clear()` after it.
@@ -141,11 +147,13 @@ export class App extends Routes {
   constructor(options: AppOptions = {}) {
     super();
     const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
-    if (!Number.isSafeInteger(bodyLimit) || bodyLimit < 0) {
-      throw new BriskError(
-        "BRISK_INVALID_OPTION",
-        `bodyLimit must be a whole number of bytes, got ${bodyLimit}`,
-      );
+    for (const [key, value] of [
+      ["bodyLimit", bodyLimit],
+      ["messageLimit", options.messageLimit ?? bodyLimit],
+    ] as const) {
+      if (!Number.isSafeInteger(value) || value < 0) {
+        throw new BriskError("BRISK_INVALID_OPTION", `${key} must be a whole number of bytes, got ${value}`);
+      }
     }
     for (const key of [
       "openapiUrl",
@@ -211,6 +219,7 @@ export class App extends Routes {
   #routeOptions(): RouteOptions {
     return {
       bodyLimit: this.settings.bodyLimit ?? DEFAULT_BODY_LIMIT,
+      messageLimit: this.settings.messageLimit ?? this.settings.bodyLimit ?? DEFAULT_BODY_LIMIT,
       limits: this.limits,
       deadlines: this.#deadlines,
       decompressRequests: this.settings.decompressRequests ?? false,
@@ -368,7 +377,10 @@ export class App extends Routes {
    * handshake. Resolves with the HTTP response that refuses it (no such route, a failed dependency), or with
    * undefined once an accepted connection's handler is done. Never rejects.
    */
-  async upgrade(incoming: Incoming, accept: () => Promise<SocketPort>): Promise<Outgoing | undefined> {
+  async upgrade(
+    incoming: Incoming,
+    accept: (options: AcceptOptions) => Promise<SocketPort>,
+  ): Promise<Outgoing | undefined> {
     this.#dispatcher();
     const renderError = this.#renderError!;
     try {

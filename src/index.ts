@@ -34,7 +34,7 @@ export { form } from "./form.ts";
 export type { ErrorContext, ExceptionHandler } from "./handle.ts";
 export type { Lifespan, State } from "./lifespan.ts";
 export type { Limits, ResolvedLimits } from "./limits.ts";
-export type { AccessEntry, LogFormat, Logger, LogLevel } from "./logger.ts";
+export type { AccessEntry, AppLogger, LogFormat, Logger, LogLevel } from "./logger.ts";
 export { configureLogging, consoleLogger, formatAccess } from "./logger.ts";
 export type { GzipOptions } from "./middleware/compress.ts";
 export { gzip } from "./middleware/compress.ts";
@@ -103,6 +103,7 @@ export type { ServerSentEvent, StreamSource } from "./streaming.ts";
 export { stream } from "./streaming.ts";
 export { UploadFile } from "./upload-file.ts";
 export type {
+  AcceptOptions,
   CloseInfo,
   Received,
   Sendable,
@@ -111,3 +112,5 @@ export type {
   WebSocketSpec,
 } from "./websocket.ts";
 export { WebSocketConnection } from "./websocket.ts";
+export type { GroupMember } from "./websocket-group.ts";
+export { WebSocketGroup } from "./websocket-group.ts";

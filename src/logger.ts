@@ -16,11 +16,24 @@ export interface AccessEntry {
 
 /** Where brisk writes what happens: errors with their stacks, and the server's own messages. */
 export interface Logger {
+  /** What is normal but may help to diagnose (a client that left mid-response); a logger without it drops them. */
+  debug?(message: string): void;
   info(message: string): void;
   warn(message: string): void;
   error(message: string, error?: unknown): void;
+  /**
+   * A failure outside any request that the process may not survive (an unhandled rejection or uncaught exception
+   * that reached `brisk serve`'s last line of defence); a logger without it gets an `error` entry.
+   */
+  critical?(message: string, error?: unknown): void;
   /** One access log entry; a logger without it gets the entry as an `info` line. */
   access?(entry: AccessEntry): void;
+}
+
+/** A logger as brisk calls it: every level there, and nothing it does can throw (see {@link guardLogger}). */
+export interface AppLogger extends Logger {
+  debug(message: string): void;
+  critical(message: string, error?: unknown): void;
 }
 
 export type LogLevel = "debug" | "info" | "warning" | "error" | "critical";
@@ -98,8 +111,11 @@ let errorWindow = 0;
 let errorsInWindow = 0;
 let suppressed = 0;
 
-/** Errors past {@link ERRORS_PER_SECOND} are counted, not written: a flood of failing requests cannot flood the log. */
-function emitError(message: string, error?: unknown): void {
+/**
+ * Errors (and critical entries) past {@link ERRORS_PER_SECOND} are counted, not written: a flood of failing requests
+ * cannot flood the log.
+ */
+function emitError(message: string, error?: unknown, level: "error" | "critical" = "error"): void {
   const second = Math.floor(Date.now() / 1000);
   if (second !== errorWindow) {
     if (suppressed > 0)
@@ -115,7 +131,7 @@ function emitError(message: string, error?: unknown): void {
     suppressed++;
     return;
   }
-  emit("error", message, error);
+  emit(level, message, error);
 }
 
 /** An access entry as a line of text: `client - "GET /path HTTP/1.1" 200 512 B 1.2 ms`. */
@@ -131,10 +147,12 @@ export function formatAccess(entry: AccessEntry): string {
  * The default logger: standard error, one entry per call, stacks included; text, or JSON lines. Its level and
  * format are set with {@link configureLogging}; error entries are rate-limited.
  */
-export const consoleLogger: Logger = {
+export const consoleLogger: AppLogger = {
+  debug: (message) => emit("debug", message),
   info: (message) => emit("info", message),
   warn: (message) => emit("warning", message),
-  error: emitError,
+  error: (message, error) => emitError(message, error),
+  critical: (message, error) => emitError(message, error, "critical"),
   access: (entry) => {
     if (LEVELS.info < settings.level) return;
     if (settings.format === "json") {
@@ -155,9 +173,12 @@ export const consoleLogger: Logger = {
   },
 };
 
-/** A logger whose failures are swallowed: a broken logger must not turn a logged error into a crash. */
-export function guardLogger(logger: Logger): Logger {
-  if (logger === consoleLogger) return logger;
+/**
+ * A logger whose failures are swallowed (a broken logger must not turn a logged error into a crash), with the
+ * levels it lacks filled in: no `debug` drops those entries, no `critical` writes them as errors.
+ */
+export function guardLogger(logger: Logger): AppLogger {
+  if (logger === consoleLogger) return consoleLogger;
   const guarded = (call: () => void) => {
     try {
       call();
@@ -167,9 +188,14 @@ export function guardLogger(logger: Logger): Logger {
   };
   const access = logger.access;
   return {
+    debug: (message) => guarded(() => logger.debug?.(message)),
     info: (message) => guarded(() => logger.info(message)),
     warn: (message) => guarded(() => logger.warn(message)),
     error: (message, error) => guarded(() => logger.error(message, error)),
+    critical: (message, error) =>
+      guarded(() =>
+        logger.critical !== undefined ? logger.critical(message, error) : logger.error(message, error),
+      ),
     ...(access === undefined
       ? {}
       : { access: (entry: AccessEntry) => guarded(() => access.call(logger, entry)) }),

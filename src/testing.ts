@@ -245,12 +245,13 @@ function socketPair(): [SocketPort, TestWebSocket] {
   };
   const server: SocketPort = {
     send: async (data) => {
-      if (closeInfo !== undefined) return;
+      if (closeInfo !== undefined) return false;
       setImmediate(() => {
         const reader = waiting.shift();
         if (reader !== undefined) reader.resolve(data);
         else inbox.push(data);
       });
+      return true;
     },
     close: (code, reason) => finish(code, reason),
     pause: () => {},

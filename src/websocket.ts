@@ -5,6 +5,7 @@ import secureJson from "secure-json-parse";
 import type { $ZodType } from "zod/v4/core";
 import type { Dependency, DependencyMap } from "./dependency.ts";
 import type { ValidationIssue } from "./errors.ts";
+import { consoleLogger } from "./logger.ts";
 import type { PathParams } from "./path.ts";
 import type { DepsOf, InputContext, ParamSchema } from "./route.ts";
 import { toValidationIssues } from "./schema/issues.ts";
@@ -35,10 +36,11 @@ export interface WebSocketSpec {
   /** Outgoing messages: validated and filtered by this schema, sent as JSON text. */
   readonly send?: StandardSchemaV1;
   /**
-   * Largest incoming message in bytes; a bigger one closes the connection with 1009.
-   * @default 1048576
+   * Largest incoming message in bytes; a bigger one closes the connection with 1009, as soon as its declared
+   * length (or the bytes of its fragments so far) passes the limit. Overrides the app's `messageLimit`.
+   * @default the app's messageLimit (its bodyLimit, 1 MiB, unless set)
    */
-  readonly maxMessageSize?: number;
+  readonly messageLimit?: number;
 }
 
 type In<Schema> = StandardSchemaV1.InferOutput<Schema & StandardSchemaV1>;
@@ -68,14 +70,23 @@ export type WebSocketHandler<Path extends string, Spec extends WebSocketSpec> = 
 
 /** What the core needs of an accepted WebSocket, whatever library holds it. */
 export interface SocketPort {
-  /** Sends a text (string) or binary message; resolves once it is handed to the socket. */
-  send(data: string | Uint8Array): Promise<void>;
+  /**
+   * Sends a text (string) or binary message. Resolves `true` once it is handed to the socket, `false` when it
+   * could not be (the peer has gone or the connection is closing); never rejects.
+   */
+  send(data: string | Uint8Array): Promise<boolean>;
   close(code: number, reason: string): void;
   /** Stops reading from the peer (backpressure), and starts again. */
   pause(): void;
   resume(): void;
   onMessage(listener: (data: string | Uint8Array) => void): void;
   onClose(listener: (code: number, reason: string) => void): void;
+}
+
+/** What the core asks of an adapter as it accepts a handshake. */
+export interface AcceptOptions {
+  /** Largest incoming message in bytes: an adapter that can refuse a longer one before receiving it does. */
+  readonly messageLimit: number;
 }
 
 /** How a connection closed. */
@@ -103,15 +114,20 @@ export interface MessageCodec {
   decode(data: string | Uint8Array): Promise<{ value: unknown } | { issues: ValidationIssue[] }>;
   /** The frame for a message the handler sends (throws when it does not match `send`). */
   encode(message: unknown): string | Uint8Array | Promise<string | Uint8Array>;
-  readonly maxMessageSize: number;
+  /** Largest incoming message in bytes. */
+  readonly messageLimit: number;
 }
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
-/** Compiles the message checks of a route's spec; `serialize` writes outgoing messages (validated by `send`). */
+/**
+ * Compiles the message checks of a route's spec; `serialize` writes outgoing messages (validated by `send`), and
+ * `messageLimit` is the app's, for a route that sets none.
+ */
 export function compileMessageCodec(
   spec: WebSocketSpec,
   serialize: (value: unknown) => string | Promise<string>,
+  messageLimit: number,
 ): MessageCodec {
   const schema = spec.message;
   const validate = schema === undefined ? undefined : compileValidator(schema);
@@ -141,7 +157,7 @@ export function compileMessageCodec(
       return message;
     return serialize(message);
   };
-  return { decode, encode, maxMessageSize: spec.maxMessageSize ?? 1024 * 1024 };
+  return { decode, encode, messageLimit: spec.messageLimit ?? messageLimit };
 }
 
 /**
@@ -160,17 +176,34 @@ export class WebSocketConnection<Receive = unknown, Send = unknown> implements A
   #closed: CloseInfo | undefined;
   #paused = false;
   readonly #done: Promise<CloseInfo>;
+  readonly #report: (what: string, error: unknown) => void;
 
-  constructor(port: SocketPort, codec: MessageCodec) {
+  /**
+   * `report` hears of the server's own failures on this connection: a message the handler sent that could not be
+   * written (it failed the `send` schema, or could not be serialized), or a received one whose check threw. The
+   * connection is then closed with 1011.
+   */
+  constructor(
+    port: SocketPort,
+    codec: MessageCodec,
+    report: (what: string, error: unknown) => void = (what, error) =>
+      consoleLogger.error(`WebSocket: ${what}`, error),
+  ) {
     this.#port = port;
     this.#codec = codec;
+    this.#report = report;
     let settle: (info: CloseInfo) => void = () => {};
     this.#done = new Promise((resolve) => {
       settle = resolve;
     });
     port.onMessage((data) => {
       // Decoded in arrival order, even when a schema's checks are asynchronous.
-      this.#decoding = this.#decoding.then(() => this.#receive(data));
+      this.#decoding = this.#decoding
+        .then(() => this.#receive(data))
+        .catch((error: unknown) => {
+          this.#report("a received message could not be checked", error);
+          this.close(CLOSE.internalError, "Internal error");
+        });
     });
     port.onClose((code, reason) => {
       this.#closed ??= { code, reason };
@@ -196,13 +229,15 @@ export class WebSocketConnection<Receive = unknown, Send = unknown> implements A
   async #receive(data: string | Uint8Array): Promise<void> {
     if (this.#closed !== undefined) return;
     const size = typeof data === "string" ? Buffer.byteLength(data) : data.byteLength;
-    if (size > this.#codec.maxMessageSize) {
-      this.close(CLOSE.tooBig, `Message larger than ${this.#codec.maxMessageSize} bytes`);
+    // Adapters that can refuse an oversized message before it is received (Node's, through ws) do; this check
+    // is for those that hand over whole messages.
+    if (size > this.#codec.messageLimit) {
+      this.close(CLOSE.tooBig, `Message larger than ${this.#codec.messageLimit} bytes`);
       return;
     }
     const decoded = await this.#codec.decode(data);
     if ("issues" in decoded) {
-      await this.#port.send(JSON.stringify({ detail: decoded.issues })).catch(() => {});
+      await this.#port.send(JSON.stringify({ detail: decoded.issues }));
       this.close(CLOSE.policyViolation, "Invalid message");
       return;
     }
@@ -253,12 +288,26 @@ export class WebSocketConnection<Receive = unknown, Send = unknown> implements A
 
   /**
    * Sends a message: validated and filtered by the route's `send` schema and written as JSON (without one, text
-   * and bytes go as they are and other values as JSON). Resolves once the message is handed to the socket; after
-   * the connection has closed it does nothing.
+   * and bytes go as they are and other values as JSON).
+   *
+   * Resolves `true` once the message is handed to the socket, and `false` when it was not sent: the connection
+   * is closing or closed (a peer may leave at any moment; the message is dropped, as it would be on the wire), or
+   * the message failed the `send` schema (a bug in the handler: it is logged, and the connection closed with
+   * 1011). It never rejects, so a loop or a broadcast that sends needs no try/catch. A peer that reads nothing of
+   * what is sent for `limits.sendTimeout` is cut off, so an awaited send cannot wait forever.
    */
-  async send(message: Send): Promise<void> {
-    if (this.#closed !== undefined) return;
-    await this.#port.send(await this.#codec.encode(message));
+  async send(message: Send): Promise<boolean> {
+    if (this.#closed !== undefined) return false;
+    let frame: string | Uint8Array;
+    try {
+      frame = await this.#codec.encode(message);
+    } catch (error) {
+      this.#report("a message could not be sent", error);
+      this.close(CLOSE.internalError, "Internal error");
+      return false;
+    }
+    if (this.#closed !== undefined) return false;
+    return this.#port.send(frame);
   }
 
   /** Closes the connection (1000 by default); the reason is cut to the 123 bytes a close frame can carry. */

@@ -519,6 +519,42 @@ describe("fast lane: the end of a connection, with answers still being computed"
     assert.ok(!seen.hits.includes("behind-post"));
   });
 
+  for (const fastLane of [true, false]) {
+    for (const [header, tag] of [
+      ["Proxy-Connection: close", "proxy"],
+      ["Proxy-Connection: keep-alive\r\nConnection: close", "both"],
+    ] as const) {
+      test(`${header.replace("\r\n", " + ")} closes the connection after its answer, and the request pipelined behind it never runs (lane ${fastLane ? "on" : "off"})`, async () => {
+        // Node's parser reads Proxy-Connection as Connection; the lane must not keep open what Node would close.
+        const seams = fastLane ? { server, seen } : await serveSeams({ fastLane: false });
+        const behind = `behind-${tag}-${fastLane}`;
+        const socket = await RawSocket.open(seams.server.url);
+        await socket.write(
+          request("GET", "/hello", { headers: [header] }) +
+            request("GET", `/hit/${behind}`, { headers: [header] }),
+        );
+        const responses = await socket.untilClosed();
+        assert.equal(responses.length, 1);
+        assertJson(responses[0]!, 200, { hello: "world" });
+        assert.ok(saysClose(responses[0]!));
+        await pause(50);
+        assert.ok(!seams.seen.hits.includes(behind), "the request behind Proxy-Connection: close was run");
+        if (!fastLane) await seams.server.close();
+      });
+    }
+  }
+
+  test("Proxy-Connection: keep-alive keeps the connection open, as Connection: keep-alive does", async () => {
+    const socket = await RawSocket.open(server.url);
+    await socket.write(
+      request("GET", "/hello", { headers: ["Proxy-Connection: keep-alive"] }) +
+        request("GET", "/hit/after-proxy-keep"),
+    );
+    assertJson(await socket.response(), 200, { hello: "world" });
+    assertJson(await socket.response(), 200, { tag: "after-proxy-keep" });
+    assert.equal(await socket.stillOpenAfter(50), true);
+  });
+
   test("a client that half-closes while its answer is being computed still gets it, then the server closes", async () => {
     const socket = await RawSocket.open(server.url);
     await socket.write(request("GET", "/slow") + request("GET", "/hit/half-closed"));

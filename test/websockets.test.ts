@@ -2,7 +2,8 @@
 // refusals as HTTP responses, routing, the connection's lifecycle, backpressure, state and signal. Over real
 // sockets (`listen` on port 0, `ws` as the client) and in-process through `testClient(app).websocket(...)`.
 import assert from "node:assert/strict";
-import { connect as tcpConnect } from "node:net";
+import { once } from "node:events";
+import { type Socket, connect as tcpConnect } from "node:net";
 import type { Duplex } from "node:stream";
 import { describe, test } from "node:test";
 import { setTimeout as sleep, setImmediate as tick } from "node:timers/promises";
@@ -13,17 +14,19 @@ import {
   dependency,
   HTTPException,
   httpBearer,
-  isResponseValidationError,
   type Listening,
   type ListenOptions,
   listen,
   Router,
+  WebSocketGroup,
 } from "brisk";
 import { testClient, WebSocketRefused } from "brisk/testing";
 import { type ClientOptions, WebSocket } from "ws";
 import { z } from "zod";
+import { residentBytes } from "../bench/lib/process.ts";
 import { compileMessageCodec, type SocketPort, WebSocketConnection } from "../src/websocket.ts";
 import { recordingLogger } from "./helpers/app.ts";
+import { launch, waitForStdout } from "./helpers/cli.ts";
 
 /** How long any single wait may take: the machine is slow and shared, so this is generous. */
 const WAIT = 30_000;
@@ -56,6 +59,89 @@ async function eventually(check: () => boolean, what: string, ms = WAIT): Promis
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(10);
+  }
+}
+
+/** Opens a raw TCP connection and completes a WebSocket handshake on it by hand, for frames a client library would not send. */
+async function rawWebSocket(base: string, path: string): Promise<Socket> {
+  const { hostname, port } = new URL(base);
+  const socket = tcpConnect(Number(port), hostname);
+  socket.on("error", () => {});
+  await within(once(socket, "connect"), "the connection");
+  socket.write(
+    `GET ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+  );
+  let head = Buffer.alloc(0);
+  while (head.indexOf("\r\n\r\n") === -1) {
+    const [chunk] = (await within(once(socket, "data"), "the handshake's answer")) as [Buffer];
+    head = Buffer.concat([head, chunk]);
+  }
+  assert.match(head.toString("latin1"), /^HTTP\/1\.1 101 /);
+  // Anything after the head is the first frame: put back for whoever reads frames.
+  const rest = head.subarray(head.indexOf("\r\n\r\n") + 4);
+  if (rest.length > 0) socket.unshift(rest);
+  return socket;
+}
+
+/**
+ * The head of a client frame, masked with the key 0 so that its payload goes as it is; `final` false leaves the
+ * message to continuation frames.
+ */
+function frameHead(opcode: number, length: number, final: boolean): Buffer {
+  const first = (final ? 0x80 : 0) | opcode;
+  if (length < 126) return Buffer.from([first, 0x80 | length, 0, 0, 0, 0]);
+  if (length < 2 ** 16) {
+    const head = Buffer.from([first, 0x80 | 126, 0, 0, 0, 0, 0, 0]);
+    head.writeUInt16BE(length, 2);
+    return head;
+  }
+  const head = Buffer.alloc(14);
+  head[0] = first;
+  head[1] = 0x80 | 127;
+  head.writeBigUInt64BE(BigInt(length), 2);
+  return head;
+}
+
+/** The code and reason of the first close frame the server sends on a raw connection. */
+async function closeFrameOf(socket: Socket): Promise<CloseInfo> {
+  let bytes = Buffer.alloc(0);
+  for (;;) {
+    // Server frames are not masked; a close frame's payload is short (two bytes of code and a reason).
+    for (let at = 0; at + 2 <= bytes.length; ) {
+      const opcode = bytes[at]! & 0x0f;
+      const length = bytes[at + 1]! & 0x7f;
+      const start = at + (length === 126 ? 4 : length === 127 ? 10 : 2);
+      const size =
+        length === 126
+          ? bytes.readUInt16BE(at + 2)
+          : length === 127
+            ? Number(bytes.readBigUInt64BE(at + 2))
+            : length;
+      if (start + size > bytes.length) break;
+      if (opcode === 0x8) {
+        const payload = bytes.subarray(start, start + size);
+        return { code: payload.readUInt16BE(0), reason: payload.subarray(2).toString("utf8") };
+      }
+      at = start + size;
+    }
+    const chunk = await within(
+      new Promise<Buffer | undefined>((resolve) => {
+        const onData = (data: Buffer) => {
+          socket.off("close", onClose);
+          resolve(data);
+        };
+        const onClose = () => {
+          socket.off("data", onData);
+          resolve(undefined);
+        };
+        socket.once("data", onData);
+        socket.once("close", onClose);
+      }),
+      "a close frame",
+    );
+    if (chunk === undefined) throw new Error("the connection closed without a close frame");
+    bytes = Buffer.concat([bytes, chunk]);
   }
 }
 
@@ -299,35 +385,34 @@ describe("typed messages", () => {
     assert.deepEqual(logger.errors, []);
   });
 
-  test("a handler sending what `send` refuses fails: nothing is sent, 1011 Internal error, the error logged and thrown into the cleanup", async () => {
+  test("a handler sending what `send` refuses: nothing is sent, 1011 Internal error, the error logged, and send resolves false (it never rejects)", async () => {
     const logger = recordingLogger();
-    const failures: unknown[] = [];
+    const cleanups: unknown[] = [];
     const session = dependency(function* () {
       try {
         yield "session";
+        cleanups.push("clean");
       } catch (error) {
-        failures.push(error);
+        cleanups.push(error);
         throw error;
       }
     });
-    let after = false;
+    const outcome = deferred<{ sent: boolean; open: boolean }>();
     const app = new App({ logger }).ws("/bad", { send: Echo, deps: { session } }, async ({ socket }) => {
-      await socket.send({ echo: 5 } as unknown as { echo: string; count: number });
-      after = true;
+      const sent = await socket.send({ echo: 5 } as unknown as { echo: string; count: number });
+      outcome.resolve({ sent, open: socket.open });
     });
     await serving(app, async ({ connect }) => {
       const peer = await connect("/bad");
       assert.deepEqual(await peer.end(), { code: 1011, reason: "Internal error" });
       assert.equal(peer.unread, 0, "the invalid message was not sent");
     });
-    assert.equal(after, false);
-    await eventually(() => failures.length === 1, "the cleanup to see the failure");
-    assert.ok(
-      isResponseValidationError(failures[0]),
-      `a ResponseValidationError, got ${String(failures[0])}`,
-    );
+    assert.deepEqual(await within(outcome.promise, "the handler"), { sent: false, open: false });
+    await eventually(() => cleanups.length === 1, "the cleanup");
+    assert.deepEqual(cleanups, ["clean"], "the handler went on: its cleanup sees no error");
     assert.equal(logger.errors.length, 1, logger.errors.join("\n"));
-    assert.match(logger.errors[0]!, /^WEBSOCKET \/bad: the handler failed/);
+    assert.match(logger.errors[0]!, /^WEBSOCKET \/bad: a message could not be sent/);
+    assert.match(logger.errors[0]!, /does not match its response schema/);
   });
 
   test("in-process too: a send that fails `send` closes with 1011 and is logged", async () => {
@@ -339,7 +424,7 @@ describe("typed messages", () => {
     assert.deepEqual(await within(socket.closed, "the close"), { code: 1011, reason: "Internal error" });
     await assert.rejects(socket.receive(), /closed with 1011/);
     assert.equal(logger.errors.length, 1);
-    assert.match(logger.errors[0]!, /^WEBSOCKET \/bad: the handler failed/);
+    assert.match(logger.errors[0]!, /^WEBSOCKET \/bad: a message could not be sent/);
   });
 
   test("a handler that throws closes with 1011; one that returns closes with 1000", async () => {
@@ -632,9 +717,9 @@ describe("messages", () => {
     });
   });
 
-  test("a message over `maxMessageSize` bytes closes with 1009; one at the limit is delivered", async () => {
+  test("a message over `messageLimit` bytes closes with 1009; one at the limit is delivered", async () => {
     const app = new App()
-      .ws("/small", { maxMessageSize: 16 }, async ({ socket }) => {
+      .ws("/small", { messageLimit: 16 }, async ({ socket }) => {
         for await (const message of socket) await socket.send(message);
       })
       .ws("/default", {}, async ({ socket }) => {
@@ -660,6 +745,104 @@ describe("messages", () => {
       big.ws.send(Buffer.alloc(1024 * 1024 + 1));
       assert.deepEqual(await big.end(), { code: 1009, reason: "Message larger than 1048576 bytes" });
     });
+  });
+});
+
+describe("message limits, enforced before a message is received", () => {
+  test("the app's messageLimit applies to every route, defaults to its bodyLimit, and a route's own wins", async () => {
+    const sizes = (app: App) =>
+      app.ws("/size", {}, async ({ socket }) => {
+        for await (const message of socket) await socket.send({ size: String(message).length });
+      });
+    const cases = [
+      [new App({ messageLimit: 100 }), 100],
+      [new App({ bodyLimit: 200 }), 200],
+      [new App({ bodyLimit: 200, messageLimit: 50 }), 50],
+    ] as const;
+    for (const [app, limit] of cases) {
+      await serving(sizes(app), async ({ connect }) => {
+        const peer = await connect("/size");
+        peer.ws.send("x".repeat(limit));
+        assert.deepEqual(await peer.json(), { size: limit });
+        peer.ws.send("x".repeat(limit + 1));
+        assert.deepEqual(await peer.end(), { code: 1009, reason: `Message larger than ${limit} bytes` });
+      });
+    }
+    const own = new App({ messageLimit: 10 }).ws("/own", { messageLimit: 1000 }, async ({ socket }) => {
+      for await (const message of socket) await socket.send({ size: String(message).length });
+    });
+    await serving(own, async ({ connect }) => {
+      const peer = await connect("/own");
+      peer.ws.send("x".repeat(1000));
+      assert.deepEqual(await peer.json(), { size: 1000 });
+    });
+    assert.throws(() => new App({ messageLimit: -1 }), /messageLimit must be a whole number of bytes/);
+  });
+
+  test("a frame that declares more than the limit is refused with 1009 before its payload is sent", async () => {
+    const received: unknown[] = [];
+    const app = new App().ws("/in", {}, async ({ socket }) => {
+      for await (const message of socket) received.push(message);
+    });
+    await serving(app, async ({ listening }) => {
+      const socket = await rawWebSocket(listening.url, "/in");
+      // A binary frame announcing 60 MiB, and not one byte of it.
+      socket.write(frameHead(0x2, 60 * 1024 * 1024, true));
+      assert.deepEqual(await closeFrameOf(socket), {
+        code: 1009,
+        reason: "Message larger than 1048576 bytes",
+      });
+    });
+    assert.deepEqual(received, []);
+  });
+
+  test("fragments are counted together: a message past the limit in small fragments is refused with 1009", async () => {
+    const app = new App({ messageLimit: 64 * 1024 }).ws("/in", {}, async ({ socket }) => {
+      for await (const _ of socket);
+    });
+    await serving(app, async ({ listening }) => {
+      const socket = await rawWebSocket(listening.url, "/in");
+      const part = Buffer.alloc(16 * 1024, 1);
+      // A text message begun, then continued, never finished: 80 KiB in 16 KiB fragments.
+      socket.write(Buffer.concat([frameHead(0x1, part.length, false), part]));
+      for (let index = 0; index < 4; index++)
+        socket.write(Buffer.concat([frameHead(0x0, part.length, false), part]));
+      assert.deepEqual(await closeFrameOf(socket), { code: 1009, reason: "Message larger than 65536 bytes" });
+    });
+  });
+});
+
+describe("message limits: the chat example under clients sending huge frames", () => {
+  test("8 clients each sending an unfinished 60 MiB frame are closed with 1009, and the server's memory stays where it was", async () => {
+    const server = launch(["serve", "examples/chat/app.ts:app", "--port", "0", "--no-access-log"]);
+    const [, url] = await waitForStdout(server, /serving \S+ at (http:\/\/\S+)/);
+    const pid = server.child.pid!;
+    // Warm up: ws loaded, a room made, a message through.
+    const warm = await rawWebSocket(url!, "/ws/big");
+    warm.write(Buffer.concat([frameHead(0x1, 26, true), Buffer.from('{"user":"a","text":"warm"}')]));
+    await sleep(200);
+    warm.destroy();
+    await sleep(500);
+    const before = residentBytes(pid);
+    const clients = await Promise.all(Array.from({ length: 8 }, () => rawWebSocket(url!, "/ws/big")));
+    const closes = clients.map((socket) => closeFrameOf(socket));
+    const payload = Buffer.alloc(4 * 1024 * 1024, 7);
+    for (const socket of clients) {
+      socket.write(frameHead(0x2, 60 * 1024 * 1024, true));
+      // Past the head, the client goes on sending: the server reads and drops it, holding none of it.
+      socket.write(payload);
+    }
+    for (const close of closes)
+      assert.deepEqual(await within(close, "the 1009"), {
+        code: 1009,
+        reason: "Message larger than 1048576 bytes",
+      });
+    await sleep(500);
+    const grown = (residentBytes(pid) - before) / 2 ** 20;
+    assert.ok(grown < 8, `the server grew by ${grown.toFixed(1)} MiB`);
+    for (const socket of clients) socket.destroy();
+    assert.equal(server.child.exitCode, null, server.output());
+    assert.doesNotMatch(server.stderr(), /critical|error/i, server.output());
   });
 });
 
@@ -1182,7 +1365,7 @@ describe("backpressure", () => {
     let deliver: (data: string | Uint8Array) => void = () => {};
     let closePort: (code: number, reason: string) => void = () => {};
     const port: SocketPort = {
-      send: async () => {},
+      send: async () => true,
       close: () => {},
       pause: () => events.push("pause"),
       resume: () => events.push("resume"),
@@ -1195,7 +1378,7 @@ describe("backpressure", () => {
     };
     const connection = new WebSocketConnection<string | Uint8Array>(
       port,
-      compileMessageCodec({}, (value) => JSON.stringify(value)),
+      compileMessageCodec({}, (value) => JSON.stringify(value), 1024 * 1024),
     );
     let pausedAt: number | undefined;
     for (let index = 0; index < 200; index++) {
@@ -1277,5 +1460,105 @@ describe("state and signal", () => {
     });
     await within(testClient(app2).websocket("/signal"), "the handshake");
     assert.equal(await within(inProcess.promise, "the handler"), true);
+  });
+});
+
+describe("peers that vanish", () => {
+  /** Every unhandled rejection while `run` runs: a send that failed where nobody awaited it. */
+  async function rejectionsDuring(run: () => Promise<void>): Promise<unknown[]> {
+    const seen: unknown[] = [];
+    const spy = (reason: unknown) => void seen.push(reason);
+    process.on("unhandledRejection", spy);
+    try {
+      await run();
+      // A rejection is reported after the microtasks of the turn it happened in.
+      await sleep(50);
+    } finally {
+      process.off("unhandledRejection", spy);
+    }
+    return seen;
+  }
+
+  test("a send to a peer that has gone resolves false and never rejects, awaited or not", async () => {
+    const logger = recordingLogger();
+    const report = deferred<{ awaited: boolean[]; unawaited: boolean[] }>();
+    const app = new App({ logger }).ws("/flood", {}, async ({ socket }) => {
+      await socket.receive();
+      const unawaited: Promise<boolean>[] = [];
+      const awaited: boolean[] = [];
+      // Large enough that the kernel's buffers fill and the writes are still pending when the peer goes.
+      const chunk = "x".repeat(64 * 1024);
+      for (let index = 0; index < 200; index++) unawaited.push(socket.send(chunk));
+      for (let sent = true; sent; ) {
+        sent = await socket.send(chunk);
+        awaited.push(sent);
+      }
+      report.resolve({ awaited, unawaited: await Promise.all(unawaited) });
+    });
+    const rejections = await rejectionsDuring(() =>
+      serving(app, async ({ connect }) => {
+        const peer = await connect("/flood");
+        peer.ws.send("go");
+        await peer.next();
+        // Gone without a close frame, with the server's writes still queued.
+        (peer.ws as unknown as { _socket: Duplex })._socket.destroy();
+        const { awaited, unawaited } = await within(report.promise, "the handler to see the peer gone");
+        assert.equal(awaited.at(-1), false, "the last awaited send says it was not sent");
+        assert.ok(unawaited.includes(false), "sends queued when the peer left resolve false");
+      }),
+    );
+    assert.deepEqual(rejections, []);
+    assert.deepEqual(logger.errors, [], "a peer leaving is not a server error");
+  });
+
+  test("a WebSocketGroup delivers to the live sockets and forgets the ones whose peer vanished", async () => {
+    const room = new WebSocketGroup<{ text: string }>();
+    const Said = z.object({ text: z.string() });
+    const app = new App().ws("/room", { message: Said, send: Said }, async ({ socket }) => {
+      room.add(socket);
+      for await (const message of socket) void room.send(message);
+    });
+    const rejections = await rejectionsDuring(() =>
+      serving(app, async ({ connect }) => {
+        const listener = await connect("/room");
+        const peers = await Promise.all(Array.from({ length: 20 }, () => connect("/room")));
+        await eventually(() => room.size === 21, "every socket to join");
+        // The issue's reproduction: half of them send, then all twenty vanish at once.
+        peers.forEach((peer, index) => {
+          if (index % 2 === 0) peer.ws.send(JSON.stringify({ text: `from ${index}` }));
+        });
+        for (const peer of peers) (peer.ws as unknown as { _socket: Duplex })._socket.destroy();
+        await eventually(() => room.size === 1, "the vanished sockets to leave the group");
+        // Messages from peers that vanished right after sending may or may not have arrived: either is normal.
+        assert.equal(await room.send({ text: "still here" }), 1);
+        let last: unknown;
+        do last = await listener.json();
+        while ((last as { text: string }).text !== "still here");
+      }),
+    );
+    assert.deepEqual(rejections, []);
+    assert.equal(room.size, 0, "the listener left the group when the server closed it");
+  });
+
+  test("a peer that reads nothing is cut off after sendTimeout, so an awaited send cannot wait forever", async () => {
+    const report = deferred<{ last: boolean; closed: CloseInfo }>();
+    const app = new App({ limits: { sendTimeout: 300 } }).ws("/flood", {}, async ({ socket }) => {
+      await socket.receive();
+      const chunk = Buffer.alloc(256 * 1024);
+      let sent = true;
+      while (sent) sent = await socket.send(chunk);
+      report.resolve({ last: sent, closed: await socket.closed });
+    });
+    await serving(app, async ({ connect }) => {
+      const peer = await connect("/flood");
+      peer.ws.send("go");
+      // The client stops reading: its kernel buffer fills, then the server's.
+      (peer.ws as unknown as { _socket: Duplex })._socket.pause();
+      // Cut off without a closing handshake: 1006, as the peer would not have read a close frame either.
+      assert.deepEqual(await within(report.promise, "the server to give up on the peer"), {
+        last: false,
+        closed: { code: 1006, reason: "" },
+      });
+    });
   });
 });

@@ -28,17 +28,9 @@ app.ws(
   { params: { room: RoomName }, message: Message, send: StoredMessage },
   async ({ params, socket }) => {
     const chat = room(params.room);
-    // Everything posted to the room from now on is sent to this socket, whoever posted it.
-    const left = new AbortController();
-    const forwarding = (async () => {
-      for await (const message of chat.subscribe(chat.lastId, left.signal)) await socket.send(message);
-    })();
-    try {
-      for await (const message of socket) chat.post(message.user, message.text);
-    } finally {
-      left.abort();
-      await forwarding;
-    }
+    // Everything posted to the room from now on is sent to this socket, whoever posted it, until it closes.
+    chat.sockets.add(socket);
+    for await (const message of socket) chat.post(message.user, message.text);
   },
 );
 

@@ -1,4 +1,6 @@
-// Chat rooms held in memory: each keeps its recent messages and hands every new one to its subscribers.
+// Chat rooms held in memory: each keeps its recent messages and hands every new one to its WebSockets and its
+// event-stream subscribers.
+import { WebSocketGroup } from "brisk";
 
 /** A message as stored and sent: its id increases within the room. */
 export interface StoredMessage {
@@ -11,6 +13,8 @@ export interface StoredMessage {
 const KEPT = 100;
 
 class Room {
+  /** The room's open WebSockets: a socket whose client has gone leaves the group by itself. */
+  readonly sockets: WebSocketGroup<StoredMessage> = new WebSocketGroup();
   readonly #messages: StoredMessage[] = [];
   readonly #subscribers = new Set<(message: StoredMessage) => void>();
   #nextId = 1;
@@ -24,6 +28,8 @@ class Room {
     const message = { id: this.#nextId++, user, text };
     this.#messages.push(message);
     if (this.#messages.length > KEPT) this.#messages.shift();
+    // Not awaited: the poster does not wait for the slowest reader, and a send never fails.
+    void this.sockets.send(message);
     for (const subscriber of this.#subscribers) subscriber(message);
     return message;
   }

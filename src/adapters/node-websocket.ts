@@ -9,19 +9,51 @@ import { type Outgoing, toWebResponse } from "../exchange.ts";
 import { CLOSE, type SocketPort } from "../websocket.ts";
 import { NodeIncoming, type ProxyOptions, proxyView } from "./node-incoming.ts";
 
-/** The largest message `ws` reads at all; each route refuses what passes its own `maxMessageSize` (1009). */
-const MAX_PAYLOAD = 64 * 1024 * 1024;
+/**
+ * A connection whose sends have waited this many bytes in memory (a peer that reads slower than it is written to)
+ * is closed: without it, a broadcast to a peer that stopped reading would hold every message for it.
+ */
+const SEND_BACKLOG_BYTES = 16 * 1024 * 1024;
 
-function portOf(socket: WebSocket): SocketPort {
+/** How long a connection closed for a protocol error (an oversized message) stays open for its peer to read why. */
+const LINGER_MS = 5000;
+
+/**
+ * The port of an accepted `ws` connection. Sends never reject: a message that cannot be written (the peer has
+ * gone, its connection is closing) resolves `false`, since a peer leaving is normal and the connection's close says
+ * so. A peer that reads none of what was sent for `sendTimeout` is cut off.
+ */
+function portOf(socket: WebSocket, sendTimeout: number): SocketPort {
+  /** Sends written to ws and not yet flushed to the kernel, each settled when it is (or when the connection ends). */
+  const unsent = new Set<(sent: boolean) => void>();
+  /** Armed while sends are waiting; every flush restarts it, so it fires only when nothing moved for sendTimeout. */
+  let stalled: NodeJS.Timeout | undefined;
+  socket.once("close", () => {
+    clearTimeout(stalled);
+    for (const settle of unsent) settle(false);
+    unsent.clear();
+  });
   return {
     send: (data) =>
-      new Promise((resolve, reject) => {
-        // A message sent as the peer leaves is dropped, as it would be on the wire.
-        if (socket.readyState !== socket.OPEN) return resolve();
+      new Promise<boolean>((resolve) => {
+        if (socket.readyState !== socket.OPEN) return resolve(false);
+        if (socket.bufferedAmount > SEND_BACKLOG_BYTES) {
+          socket.close(CLOSE.policyViolation, "Messages were sent faster than they were read");
+          return resolve(false);
+        }
+        const settle = (sent: boolean) => {
+          if (!unsent.delete(settle)) return;
+          if (unsent.size === 0) clearTimeout(stalled);
+          else stalled?.refresh();
+          resolve(sent);
+        };
+        unsent.add(settle);
+        if (unsent.size === 1) {
+          stalled = setTimeout(() => socket.terminate(), sendTimeout);
+          stalled.unref();
+        }
         socket.send(data, { binary: typeof data !== "string" }, (error) =>
-          error === undefined || error === null || socket.readyState !== socket.OPEN
-            ? resolve()
-            : reject(error),
+          settle(error === undefined || error === null),
         );
       }),
     close: (code, reason) => socket.close(code, reason),
@@ -58,7 +90,8 @@ async function refuse(socket: Duplex, outgoing: Outgoing): Promise<void> {
 export class NodeWebSockets {
   readonly #app: App;
   readonly #view: ReturnType<typeof proxyView>;
-  #server: WebSocketServer | undefined;
+  /** ws's servers, one per message limit in use (ws takes the limit per server). */
+  readonly #servers = new Map<number, WebSocketServer>();
   readonly #open = new Set<WebSocket>();
   #closing = false;
 
@@ -67,13 +100,19 @@ export class NodeWebSockets {
     this.#view = proxyView(options);
   }
 
-  /** ws's server, loaded by the first handshake: an app that serves no WebSocket does not pay for it. */
-  #webSockets(): WebSocketServer {
-    if (this.#server === undefined) {
+  /**
+   * ws's server for a message limit, loaded by the first handshake: an app that serves no WebSocket does not pay
+   * for it. ws refuses a message as soon as its declared length, or the bytes of its fragments, pass the limit, so
+   * an oversized message is never held in memory.
+   */
+  #webSockets(messageLimit: number): WebSocketServer {
+    let server = this.#servers.get(messageLimit);
+    if (server === undefined) {
       const { WebSocketServer: Server } = createRequire(import.meta.url)("ws") as typeof import("ws");
-      this.#server = new Server({ noServer: true, maxPayload: MAX_PAYLOAD });
+      server = new Server({ noServer: true, maxPayload: messageLimit });
+      this.#servers.set(messageLimit, server);
     }
-    return this.#server;
+    return server;
   }
 
   /** The server's "upgrade" listener. */
@@ -89,28 +128,30 @@ export class NodeWebSockets {
       return;
     }
     const incoming = new NodeIncoming(req, undefined, this.#view, socket);
-    const accept = () =>
+    const { sendTimeout } = this.#app.limits;
+    const accept = ({ messageLimit }: { messageLimit: number }) =>
       new Promise<SocketPort>((resolve, reject) => {
         // ws answers a malformed handshake itself (400) and drops a client that left: it then never calls back.
         const left = () => reject(new Error("The WebSocket handshake did not complete"));
+        if (socket.destroyed) return left();
         socket.once("close", left);
-        this.#webSockets().handleUpgrade(req, socket, head, (ws) => {
+        this.#webSockets(messageLimit).handleUpgrade(req, socket, head, (ws) => {
           socket.off("close", left);
           this.#open.add(ws);
           ws.on("close", () => this.#open.delete(ws));
-          ws.on("error", () => ws.terminate());
-          resolve(portOf(ws));
+          watchProtocolErrors(ws, socket, messageLimit);
+          resolve(portOf(ws, sendTimeout));
           // Accepted while the server shuts down: told at once.
           if (this.#closing) ws.close(CLOSE.goingAway, "Server shutting down");
         });
       });
-    this.#app.upgrade(incoming, accept).then(
-      (refusal) => (refusal === undefined ? undefined : refuse(socket, refusal)),
-      (error: unknown) => {
+    this.#app
+      .upgrade(incoming, accept)
+      .then((refusal) => (refusal === undefined ? undefined : refuse(socket, refusal)))
+      .catch((error: unknown) => {
         this.#app.logger.error(`WEBSOCKET ${req.url}: the handshake failed`, error);
         socket.destroy();
-      },
-    );
+      });
   };
 
   /**
@@ -129,4 +170,30 @@ export class NodeWebSockets {
     await Promise.all(ended);
     clearTimeout(timer);
   }
+}
+
+/**
+ * What happens when a peer breaks the protocol (a message past the limit, bad UTF-8, an unmasked frame): ws has
+ * already sent the close frame (1009, 1007, 1002) and ended its side. The connection is then left unread (ws
+ * would read and drop whatever the peer still sends, and a peer sending a huge frame would have the server
+ * allocate all of it as garbage) and closed {@link LINGER_MS} later, once the peer has had time to read the close
+ * code: closing at once, with its bytes unread, would send a reset that can make the peer's kernel drop the close
+ * frame before the peer reads it. The error is the peer's, not the server's: nothing is logged.
+ */
+function watchProtocolErrors(ws: WebSocket, socket: Duplex, messageLimit: number): void {
+  // ws closes an oversized message's connection with 1009 and no reason; the reason says what the limit is, as
+  // brisk's own check does for a message delivered whole.
+  const close = ws.close.bind(ws);
+  ws.close = (code?: number, reason?: string | Buffer) =>
+    close(
+      code,
+      code === CLOSE.tooBig && reason === undefined ? `Message larger than ${messageLimit} bytes` : reason,
+    );
+  ws.on("error", () => {
+    // After ws's own resume of the socket, which it schedules as it closes.
+    setImmediate(() => socket.pause());
+    const timer = setTimeout(() => ws.terminate(), LINGER_MS);
+    timer.unref();
+    ws.once("close", () => clearTimeout(timer));
+  });
 }

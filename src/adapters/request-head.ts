@@ -14,7 +14,7 @@ export interface LaneRequest {
   readonly headers: readonly string[];
   /** The body's bytes, a view into the receive buffer (empty when there is none). */
   readonly body: Buffer;
-  /** The client asked to close the connection after this request (`Connection: close`). */
+  /** The client asked to close the connection after this request (`Connection: close`, or Proxy-Connection's). */
   readonly close: boolean;
   /** Where the next request starts in the buffer. */
   readonly end: number;
@@ -130,7 +130,9 @@ export function readRequestHead(buffer: Buffer, start: number, limits: ResolvedL
         }
         break;
       case 10:
-        if (name === "connection") {
+      case 16:
+        // Node's parser reads Proxy-Connection as Connection (a relic of HTTP/1.0 proxies): so does the lane.
+        if (name === "connection" || name === "proxy-connection") {
           const option = value.toLowerCase();
           if (option === "close") close = true;
           else if (option !== "keep-alive") return "other";

@@ -1,5 +1,6 @@
-import { listen, type ProxyOptions } from "../adapters/node.ts";
+import { type Listening, listen, type ProxyOptions } from "../adapters/node.ts";
 import type { App } from "../app.ts";
+import { type AppLogger, consoleLogger } from "../logger.ts";
 import { loadEntrypoint } from "./entrypoint.ts";
 
 /** Options of `brisk serve`. */
@@ -27,24 +28,27 @@ export interface ServeOptions extends ProxyOptions {
 
 /**
  * Loads the app and serves it until SIGINT or SIGTERM: then it stops accepting, lets in-flight requests finish
- * and exits 0. A second signal exits at once.
+ * and exits 0. A second signal exits at once. An error that escapes every handler is logged at `critical` (see
+ * {@link guardProcess}).
  */
 export async function serve(options: ServeOptions): Promise<void> {
-  const app = await loadEntrypoint(options.entrypoint);
-  const server = await listen(app, options);
-
+  let app: App | undefined;
+  let server: Listening | undefined;
   let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      console.error(`brisk: ${signal} again, exiting now`);
-      process.exit(1);
-    }
+  let exitCode = 0;
+  /**
+   * Stops accepting, lets in-flight requests finish (at most the drain time), runs the shutdown, then exits with
+   * the worst code asked for.
+   */
+  const stop = (code: number, announce: boolean) => {
+    exitCode = Math.max(exitCode, code);
+    if (stopping) return;
     stopping = true;
-    if (options.worker !== true) console.error(`brisk: ${signal} received, finishing in-flight requests`);
+    if (server === undefined) process.exit(exitCode);
     server.close().then(
       () => {
-        if (options.worker !== true) console.error("brisk: stopped");
-        process.exit(0);
+        if (announce && exitCode === 0) console.error("brisk: stopped");
+        process.exit(exitCode);
       },
       (error: unknown) => {
         console.error("brisk: the app's shutdown failed:");
@@ -53,13 +57,55 @@ export async function serve(options: ServeOptions): Promise<void> {
       },
     );
   };
+  guardProcess(
+    () => app?.logger ?? consoleLogger,
+    () => stop(1, false),
+  );
+  app = await loadEntrypoint(options.entrypoint);
+  server = await listen(app, options);
+
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      console.error(`brisk: ${signal} again, exiting now`);
+      process.exit(1);
+    }
+    if (options.worker !== true) console.error(`brisk: ${signal} received, finishing in-flight requests`);
+    stop(0, options.worker !== true);
+  };
   // Installed before the address is printed: whoever waits for that line may signal at once.
-  process.on("SIGINT", options.worker === true ? () => {} : stop);
-  process.on("SIGTERM", stop);
+  process.on("SIGINT", options.worker === true ? () => {} : onSignal);
+  process.on("SIGTERM", onSignal);
   if (options.worker === true) return;
 
   console.log(`brisk: serving ${options.entrypoint} at ${server.url}`);
   announceDocs(app.settings, server.url);
+}
+
+/**
+ * The last line of defence, for an error that escaped every handler brisk has (a promise an app let go of, a
+ * throw in a timer callback). Both are bugs, and both are logged at `critical` with their stack: never silenced.
+ *
+ * - An unhandled rejection leaves Node's state sound (nothing was unwound half-way): the process goes on serving.
+ * - An uncaught exception may have stopped any code half-way through, leaving state no one can vouch for: the
+ *   process stops accepting, lets in-flight requests finish, and exits 1, so that the primary of `--workers` or
+ *   the supervisor starts a fresh one. A second one while draining exits at once.
+ */
+function guardProcess(logger: () => AppLogger, drainAndExit: () => void): void {
+  process.on("unhandledRejection", (reason) => {
+    logger().critical("an unhandled promise rejection reached the process (serving goes on)", reason);
+  });
+  let failed = false;
+  process.on("uncaughtException", (error) => {
+    logger().critical(
+      failed
+        ? "another uncaught exception reached the process while it drained: exiting now"
+        : "an uncaught exception reached the process: it stops accepting, finishes in-flight requests and exits with 1",
+      error,
+    );
+    if (failed) process.exit(1);
+    failed = true;
+    drainAndExit();
+  });
 }
 
 /** The docs line printed after the address, when the app serves docs. */

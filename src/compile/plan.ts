@@ -72,6 +72,8 @@ const NO_PARAMS: Readonly<Record<string, never>> = Object.freeze({});
 export interface RouteOptions {
   /** The app's `bodyLimit`, unless the route sets its own. */
   readonly bodyLimit: number;
+  /** The app's `messageLimit` for WebSocket messages, unless the route sets its own. */
+  readonly messageLimit: number;
   /** The app's limits. */
   readonly limits: ResolvedLimits;
   /** Whether request bodies may be compressed (the app's `decompressRequests`). */

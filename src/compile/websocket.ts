@@ -4,6 +4,7 @@ import type { Incoming, Outgoing } from "../exchange.ts";
 import { decodeSegment } from "../internal/percent.ts";
 import type { PathTemplate } from "../path.ts";
 import {
+  type AcceptOptions,
   CLOSE,
   compileMessageCodec,
   type SocketPort,
@@ -28,7 +29,7 @@ export interface CompiledWebSocketRoute {
   run(
     incoming: Incoming,
     params: readonly string[],
-    accept: () => Promise<SocketPort>,
+    accept: (options: AcceptOptions) => Promise<SocketPort>,
     refuse: (error: unknown, incoming: Incoming) => Outgoing | Promise<Outgoing>,
   ): Promise<Outgoing | undefined>;
 }
@@ -45,7 +46,7 @@ export function compileWebSocketRoute(
   const effects = [...options.dependencies, ...(spec.dependencies ?? [])];
   const named = Object.entries(spec.deps ?? {});
   const steps = compileSteps(spec);
-  const codec = compileMessageCodec(spec, compileSerializer(name, spec.send));
+  const codec = compileMessageCodec(spec, compileSerializer(name, spec.send), options.messageLimit);
   const { logger, overrides } = options;
   const run = handler as (context: RequestContext) => unknown;
 
@@ -81,19 +82,21 @@ export function compileWebSocketRoute(
       }
       let port: SocketPort;
       try {
-        port = await accept();
+        port = await accept({ messageLimit: codec.messageLimit });
       } catch (error) {
         // The handshake failed or the client left: there is nobody to answer, only cleanup to run.
         await solver.exit(error, logger, name);
         return undefined;
       }
       if (issues.length > 0) {
-        await port.send(JSON.stringify({ detail: issues })).catch(() => {});
+        await port.send(JSON.stringify({ detail: issues }));
         port.close(CLOSE.policyViolation, "Invalid request");
         await solver.exit(new RequestValidationError(issues), logger, name);
         return undefined;
       }
-      const socket = new WebSocketConnection(port, codec);
+      const socket = new WebSocketConnection(port, codec, (what, error) =>
+        logger.error(`${name}: ${what}`, error),
+      );
       (context as unknown as { socket: WebSocketConnection }).socket = socket;
       let failure: unknown;
       try {
