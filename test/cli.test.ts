@@ -702,6 +702,86 @@ describe("graceful shutdown", () => {
   });
 });
 
+describe("the last line of defence: errors that escape every handler", () => {
+  /** The app of these tests: a bug on demand, and a slow request to show what happens to requests in flight. */
+  function bugsApp(dir: string, release: string): void {
+    writeAppModule(
+      dir,
+      "bugs.ts",
+      [
+        `import { existsSync } from "node:fs";`,
+        "export const app = new App();",
+        `app.get("/ok", {}, () => ({ ok: true }));`,
+        "// A promise the handler lets go of: nobody handles its rejection.",
+        `app.get("/dropped-promise", {}, () => {`,
+        `  void Promise.reject(new Error("rejected where nobody listens"));`,
+        "  return { dropped: true };",
+        "});",
+        "// A throw in a timer callback: outside any request, nothing can catch it.",
+        `app.get("/timer-throw", {}, () => {`,
+        `  setTimeout(() => { throw new Error("thrown in a timer"); }, 10);`,
+        "  return { armed: true };",
+        "});",
+        `app.get("/slow", {}, async () => {`,
+        `  console.log("slow: started");`,
+        "  const deadline = Date.now() + 30_000;",
+        `  while (!existsSync(${JSON.stringify(release)}) && Date.now() < deadline) {`,
+        "    await new Promise((resolve) => setTimeout(resolve, 20));",
+        "  }",
+        "  return { done: true };",
+        "});",
+      ].join("\n"),
+    );
+  }
+
+  test("an unhandled rejection is logged at critical with its stack, and the process goes on serving", async () => {
+    const dir = tempDir();
+    bugsApp(dir, join(dir, "release"));
+    const server = await startServer(["bugs.ts:app", "--port", "0"], { cwd: dir });
+    try {
+      assert.deepEqual((await request(`${server.url}/dropped-promise`)).body, { dropped: true });
+      await eventually(
+        async () => /^critical: an unhandled promise rejection/m.test(server.stderr()),
+        10_000,
+        () => `a critical entry\n${server.output()}`,
+      );
+      assert.match(server.stderr(), /Error: rejected where nobody listens\n\s+at /, "with its stack");
+      assert.deepEqual((await request(`${server.url}/ok`)).body, { ok: true });
+      assert.equal(server.child.exitCode, null, server.output());
+    } finally {
+      killGroup(server.child);
+    }
+  });
+
+  test("an uncaught exception is logged at critical; the process stops accepting, finishes in-flight requests, and exits 1", async () => {
+    const dir = tempDir();
+    const release = join(dir, "release");
+    bugsApp(dir, release);
+    const server = await startServer(["bugs.ts:app", "--port", "0"], { cwd: dir });
+    try {
+      const slow = request(`${server.url}/slow`, { signal: AbortSignal.timeout(60_000) });
+      slow.catch(() => {});
+      await waitForStdout(server, /^slow: started$/m);
+      assert.deepEqual((await request(`${server.url}/timer-throw`)).body, { armed: true });
+      await eventually(
+        async () => !(await canConnect(server.url)),
+        10_000,
+        () => `new connections are refused after the uncaught exception\n${server.output()}`,
+      );
+      assert.match(server.stderr(), /^critical: an uncaught exception reached the process/m);
+      assert.match(server.stderr(), /Error: thrown in a timer\n\s+at /, "with its stack");
+      assert.equal(server.child.exitCode, null, `still draining the slow request\n${server.output()}`);
+      writeFileSync(release, "");
+      const answer = await slow;
+      assert.deepEqual(answer.body, { done: true });
+      assert.equal(await exitCode(server), 1, server.output());
+    } finally {
+      writeFileSync(release, "");
+      killGroup(server.child);
+    }
+  });
+});
+
 describe("--reload", () => {
   test("restarts when the app's file changes, and leaves no process behind on SIGTERM", async () => {
     const dir = tempDir();

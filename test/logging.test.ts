@@ -87,6 +87,36 @@ describe("the default logger", () => {
     });
   });
 
+  test("debug and critical: below info unless --log-level debug; critical in text and JSON, with the stack", async () => {
+    await capturing({}, (lines) => {
+      consoleLogger.debug("a client left");
+      consoleLogger.critical("escaped", new Error("boom"));
+      assert.equal(lines.length, 1);
+      assert.match(lines[0]!, /^critical: escaped\nError: boom\n {4}at /);
+    });
+    await capturing({ level: "debug", format: "json" }, (lines) => {
+      consoleLogger.debug("a client left");
+      consoleLogger.critical("escaped", new Error("boom"));
+      const [debug, critical] = lines.map((line) => JSON.parse(line));
+      assert.deepEqual([debug.level, debug.message], ["debug", "a client left"]);
+      assert.deepEqual([critical.level, critical.message], ["critical", "escaped"]);
+      assert.match(critical.error, /^Error: boom\n {4}at /);
+    });
+  });
+
+  test("an app's own logger without debug or critical: debug entries are dropped, critical ones go to error", () => {
+    const seen: string[] = [];
+    const logger: Logger = {
+      info: (message) => void seen.push(`info ${message}`),
+      warn: (message) => void seen.push(`warn ${message}`),
+      error: (message) => void seen.push(`error ${message}`),
+    };
+    const app = new App({ logger });
+    app.logger.debug("a client left");
+    app.logger.critical("escaped", new Error("boom"));
+    assert.deepEqual(seen, ["error escaped"]);
+  });
+
   test("error entries are rate-limited: at most 20 a second, the rest counted and reported", async () => {
     await capturing({}, async (lines) => {
       // Start at the beginning of a second, so the burst falls within one.
