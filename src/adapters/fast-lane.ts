@@ -455,6 +455,10 @@ class LaneConnection {
     const reader = body.getReader();
     let cancelled: Promise<void> | undefined;
     const onClose = () => {
+      // Normal, not an error: the body's source is told (a generator's `finally` runs), and nothing else happens.
+      this.#lane.options.app.logger.debug(
+        `${incoming.method} ${incoming.target}: the client left before the response was complete`,
+      );
       cancelled ??= reader.cancel().catch(() => {});
     };
     socket.once("close", onClose);

@@ -10,7 +10,7 @@ import { drained } from "../internal/drained.ts";
 import { BAD_HOST_DETAIL, isValidHost } from "../internal/host.ts";
 import { isWebResponse } from "../internal/web-response.ts";
 import type { ResolvedLimits } from "../limits.ts";
-import { type AccessEntry, formatAccess, type Logger } from "../logger.ts";
+import { type AccessEntry, type AppLogger, formatAccess, type Logger } from "../logger.ts";
 import { FastLane } from "./fast-lane.ts";
 import { closeAfter, isClosing, NodeIncoming, type ProxyOptions, proxyView } from "./node-incoming.ts";
 import { NodeWebSockets } from "./node-websocket.ts";
@@ -55,6 +55,7 @@ async function writeWebResponse(
   incoming: NodeIncoming,
   eventStreams: Set<() => void> | undefined,
   sendTimeout: number,
+  logger: AppLogger,
 ): Promise<void> {
   const flat: string[] = [];
   for (const [name, value] of outgoing.headers) if (name !== "set-cookie") flat.push(name, value);
@@ -70,7 +71,10 @@ async function writeWebResponse(
   const reader = outgoing.body.getReader();
   let cancelled: Promise<void> | undefined;
   res.once("close", () => {
-    if (!res.writableFinished) cancelled = reader.cancel().catch(() => {});
+    if (res.writableFinished) return;
+    // Normal, not an error: the body's source is told (a generator's `finally` runs), and nothing else happens.
+    logger.debug(`${res.req.method} ${res.req.url}: the client left before the response was complete`);
+    cancelled = reader.cancel().catch(() => {});
   });
   // An event stream never ends on its own: a server shutting down ends it (its client will reconnect elsewhere).
   const end = () => {
@@ -314,7 +318,14 @@ function createListener(
     try {
       if (isWebResponse(outgoing)) {
         // What runs after the response waits for a streamed body to be done with, cancelled or not.
-        const written = writeWebResponse(res, outgoing, incoming, state?.eventStreams, limits.sendTimeout);
+        const written = writeWebResponse(
+          res,
+          outgoing,
+          incoming,
+          state?.eventStreams,
+          limits.sendTimeout,
+          app.logger,
+        );
         incoming.writing(written.catch((error: unknown) => failed(req, res, error)));
       } else writePlainResponse(res, outgoing, limits.sendTimeout);
     } catch (error) {

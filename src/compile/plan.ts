@@ -14,7 +14,7 @@ import { decodeSegment } from "../internal/percent.ts";
 import { isWebResponse } from "../internal/web-response.ts";
 import type { State } from "../lifespan.ts";
 import type { ResolvedLimits } from "../limits.ts";
-import type { Logger } from "../logger.ts";
+import type { AppLogger, Logger } from "../logger.ts";
 import { compilePath, type PathTemplate } from "../path.ts";
 import { appendHeaders, dedupeContentType, Reply, replyToOutgoing } from "../responses.ts";
 import type { ResponseControl, RouteSpec } from "../route.ts";
@@ -80,7 +80,7 @@ export interface RouteOptions {
   readonly decompressRequests: boolean;
   /** The handler deadline's watch, shared by the app's routes. */
   readonly deadlines: Deadlines;
-  readonly logger: Logger;
+  readonly logger: AppLogger;
   /** Consulted on every request, so overrides set after startup apply. */
   readonly overrides: DependencyOverrides;
   /** Run for effect before every route's own dependencies (the app's `dependencies`). */

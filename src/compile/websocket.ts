@@ -85,6 +85,7 @@ export function compileWebSocketRoute(
         port = await accept({ messageLimit: codec.messageLimit });
       } catch (error) {
         // The handshake failed or the client left: there is nobody to answer, only cleanup to run.
+        logger.debug(`${name}: the client left before the handshake completed`);
         await solver.exit(error, logger, name);
         return undefined;
       }
