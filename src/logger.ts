@@ -1,6 +1,6 @@
 /** One answered request, as the access log records it. */
 export interface AccessEntry {
-  /** The client's address and port. */
+  /** The client's address and port; `-` when the connection was gone before they were read. */
   readonly client: string;
   readonly method: string;
   /** The request target as received (path and query), still percent-encoded. */
@@ -132,6 +132,15 @@ function emitError(message: string, error?: unknown, level: "error" | "critical"
     return;
   }
   emit(level, message, error);
+}
+
+/** The `client` of an access entry: a socket's peer, as `address:port`. */
+export function clientAddress(socket: {
+  readonly remoteAddress?: string;
+  readonly remotePort?: number;
+}): string {
+  // A socket reset by its peer forgets the address.
+  return socket.remoteAddress === undefined ? "-" : `${socket.remoteAddress}:${socket.remotePort}`;
 }
 
 /** An access entry as a line of text: `client - "GET /path HTTP/1.1" 200 512 B 1.2 ms`. */

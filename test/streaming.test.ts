@@ -506,6 +506,85 @@ describe("a client that goes away mid-stream", () => {
   });
 });
 
+describe("a client that is gone before its stream begins, or whose answer waits behind a pipelined one", () => {
+  // Each generator counts its start and its end, and each request adds a background task: a client leaving must
+  // leave none of them hanging (a file open, a cleanup never run), on either request path.
+  const counts = { started: 0, finished: 0, tasks: 0, handlers: 0 };
+  let release: () => void = () => {};
+  const chunk = "x".repeat(64 * 1024);
+  const bigStream = () =>
+    stream(
+      (async function* () {
+        counts.started++;
+        try {
+          for (let index = 0; index < 64; index++) yield chunk;
+        } finally {
+          counts.finished++;
+        }
+      })(),
+      "text/plain",
+    );
+  const app = new App()
+    .get("/late", {}, async ({ background }) => {
+      counts.handlers++;
+      background(() => void counts.tasks++);
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      return bigStream();
+    })
+    .get("/big", {}, ({ background }) => {
+      counts.handlers++;
+      background(() => void counts.tasks++);
+      return bigStream();
+    });
+
+  for (const fastLane of [true, false]) {
+    describe(`lane ${fastLane ? "on" : "off"}`, () => {
+      let server: Listening | undefined;
+      before(async () => {
+        server = await listen(app, { port: 0, fastLane });
+      });
+      after(async () => {
+        server?.server.closeAllConnections();
+        await server?.close();
+      });
+      const settled = () =>
+        waitFor(
+          () => counts.finished === counts.started && counts.tasks === counts.handlers,
+          "every stream to end and every background task to run",
+        );
+
+      test("gone while the handler ran: the stream it returns is cancelled unread, and its tasks run", async () => {
+        Object.assign(counts, { started: 0, finished: 0, tasks: 0, handlers: 0 });
+        const { port } = new URL(server!.url);
+        const socket = connect(Number(port), "127.0.0.1");
+        socket.on("error", () => {});
+        socket.write("GET /late HTTP/1.1\r\nHost: x\r\n\r\n");
+        await waitFor(() => counts.handlers === 1, "the handler to start");
+        socket.destroy();
+        await sleep(20);
+        release();
+        await settled();
+        assert.equal(counts.tasks, 1);
+      });
+
+      test("three pipelined, none read, then gone: every stream that began ends, every task runs", async () => {
+        Object.assign(counts, { started: 0, finished: 0, tasks: 0, handlers: 0 });
+        const { port } = new URL(server!.url);
+        const socket = connect(Number(port), "127.0.0.1");
+        socket.on("error", () => {});
+        socket.pause();
+        socket.write("GET /big HTTP/1.1\r\nHost: x\r\n\r\n".repeat(3));
+        await waitFor(() => counts.started >= 1, "the first stream to begin");
+        await sleep(50);
+        socket.destroy();
+        await settled();
+      });
+    });
+  }
+});
+
 describe("Server-Sent Events", () => {
   const logger = recordingLogger();
   const connections: (string | undefined)[] = [];

@@ -27,6 +27,7 @@ import { residentBytes } from "../bench/lib/process.ts";
 import { compileMessageCodec, type SocketPort, WebSocketConnection } from "../src/websocket.ts";
 import { recordingLogger } from "./helpers/app.ts";
 import { launch, waitForStdout } from "./helpers/cli.ts";
+import { clientFrame, OPCODE, upgradeRequest, ZERO_MASK } from "./helpers/ws-frames.ts";
 
 /** How long any single wait may take: the machine is slow and shared, so this is generous. */
 const WAIT = 30_000;
@@ -68,10 +69,7 @@ async function rawWebSocket(base: string, path: string): Promise<Socket> {
   const socket = tcpConnect(Number(port), hostname);
   socket.on("error", () => {});
   await within(once(socket, "connect"), "the connection");
-  socket.write(
-    `GET ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-  );
+  socket.write(upgradeRequest(path, ZERO_MASK));
   let head = Buffer.alloc(0);
   while (head.indexOf("\r\n\r\n") === -1) {
     const [chunk] = (await within(once(socket, "data"), "the handshake's answer")) as [Buffer];
@@ -82,25 +80,6 @@ async function rawWebSocket(base: string, path: string): Promise<Socket> {
   const rest = head.subarray(head.indexOf("\r\n\r\n") + 4);
   if (rest.length > 0) socket.unshift(rest);
   return socket;
-}
-
-/**
- * The head of a client frame, masked with the key 0 so that its payload goes as it is; `final` false leaves the
- * message to continuation frames.
- */
-function frameHead(opcode: number, length: number, final: boolean): Buffer {
-  const first = (final ? 0x80 : 0) | opcode;
-  if (length < 126) return Buffer.from([first, 0x80 | length, 0, 0, 0, 0]);
-  if (length < 2 ** 16) {
-    const head = Buffer.from([first, 0x80 | 126, 0, 0, 0, 0, 0, 0]);
-    head.writeUInt16BE(length, 2);
-    return head;
-  }
-  const head = Buffer.alloc(14);
-  head[0] = first;
-  head[1] = 0x80 | 127;
-  head.writeBigUInt64BE(BigInt(length), 2);
-  return head;
 }
 
 /** The code and reason of the first close frame the server sends on a raw connection. */
@@ -787,7 +766,7 @@ describe("message limits, enforced before a message is received", () => {
     await serving(app, async ({ listening }) => {
       const socket = await rawWebSocket(listening.url, "/in");
       // A binary frame announcing 60 MiB, and not one byte of it.
-      socket.write(frameHead(0x2, 60 * 1024 * 1024, true));
+      socket.write(clientFrame(OPCODE.binary, "", ZERO_MASK, { declared: 60 * 1024 * 1024 }));
       assert.deepEqual(await closeFrameOf(socket), {
         code: 1009,
         reason: "Message larger than 1048576 bytes",
@@ -804,9 +783,9 @@ describe("message limits, enforced before a message is received", () => {
       const socket = await rawWebSocket(listening.url, "/in");
       const part = Buffer.alloc(16 * 1024, 1);
       // A text message begun, then continued, never finished: 80 KiB in 16 KiB fragments.
-      socket.write(Buffer.concat([frameHead(0x1, part.length, false), part]));
+      socket.write(clientFrame(OPCODE.text, part, ZERO_MASK, { fin: false }));
       for (let index = 0; index < 4; index++)
-        socket.write(Buffer.concat([frameHead(0x0, part.length, false), part]));
+        socket.write(clientFrame(OPCODE.continuation, part, ZERO_MASK, { fin: false }));
       assert.deepEqual(await closeFrameOf(socket), { code: 1009, reason: "Message larger than 65536 bytes" });
     });
   });
@@ -819,7 +798,7 @@ describe("message limits: the chat example under clients sending huge frames", (
     const pid = server.child.pid!;
     // Warm up: ws loaded, a room made, a message through.
     const warm = await rawWebSocket(url!, "/ws/big");
-    warm.write(Buffer.concat([frameHead(0x1, 26, true), Buffer.from('{"user":"a","text":"warm"}')]));
+    warm.write(clientFrame(OPCODE.text, '{"user":"a","text":"warm"}', ZERO_MASK));
     await sleep(200);
     warm.destroy();
     await sleep(500);
@@ -828,7 +807,7 @@ describe("message limits: the chat example under clients sending huge frames", (
     const closes = clients.map((socket) => closeFrameOf(socket));
     const payload = Buffer.alloc(4 * 1024 * 1024, 7);
     for (const socket of clients) {
-      socket.write(frameHead(0x2, 60 * 1024 * 1024, true));
+      socket.write(clientFrame(OPCODE.binary, "", ZERO_MASK, { declared: 60 * 1024 * 1024 }));
       // Past the head, the client goes on sending: the server reads and drops it, holding none of it.
       socket.write(payload);
     }

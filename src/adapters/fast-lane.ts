@@ -17,7 +17,7 @@ import { byteLength, type Outgoing, type PlainResponse } from "../exchange.ts";
 import { drained } from "../internal/drained.ts";
 import { isWebResponse } from "../internal/web-response.ts";
 import type { ResolvedLimits } from "../limits.ts";
-import { type AccessEntry, formatAccess, type Logger } from "../logger.ts";
+import { type AccessEntry, clientAddress, formatAccess, type Logger } from "../logger.ts";
 import { LaneIncoming } from "./lane-incoming.ts";
 import type { ProxyView } from "./node-incoming.ts";
 import { LANE_BODY_BYTES, type LaneRequest, readRequestHead } from "./request-head.ts";
@@ -299,6 +299,8 @@ class LaneConnection {
 
   #write(incoming: LaneIncoming, outgoing: Outgoing): Promise<void> | undefined {
     if (this.socket.destroyed) {
+      // The client left while the app was answering: a streamed body is cancelled unread (a file is closed).
+      if (isWebResponse(outgoing)) void outgoing.body?.cancel().catch(() => {});
       incoming.gone();
       return undefined;
     }
@@ -399,7 +401,7 @@ class LaneConnection {
     if (log === undefined) return;
     const socket = this.socket;
     const entry: AccessEntry = {
-      client: `${socket.remoteAddress}:${socket.remotePort}`,
+      client: clientAddress(socket),
       method: incoming.method,
       target: incoming.target,
       httpVersion: "1.1",
@@ -454,12 +456,13 @@ class LaneConnection {
     socket.write(head.end(this.#closesAfter(incoming, head), this.#lane.keepAlive), "latin1");
     const reader = body.getReader();
     let cancelled: Promise<void> | undefined;
+    /** The client left mid-body. Normal, not an error: the body's source is told (a generator's `finally` runs). */
     const onClose = () => {
-      // Normal, not an error: the body's source is told (a generator's `finally` runs), and nothing else happens.
+      if (cancelled !== undefined) return;
       this.#lane.options.app.logger.debug(
         `${incoming.method} ${incoming.target}: the client left before the response was complete`,
       );
-      cancelled ??= reader.cancel().catch(() => {});
+      cancelled = reader.cancel().catch(() => {});
     };
     socket.once("close", onClose);
     // An event stream never ends on its own: a server shutting down ends it (its client will reconnect elsewhere).
@@ -473,7 +476,12 @@ class LaneConnection {
     try {
       for (;;) {
         const { done, value } = await reader.read();
-        if (done || socket.destroyed) break;
+        if (done) break;
+        if (socket.destroyed) {
+          // Destroyed before its "close" is emitted (whose listener goes in `finally`): the body is told here.
+          onClose();
+          break;
+        }
         if (value.byteLength === 0) continue;
         let flowing: boolean;
         if (chunked) {

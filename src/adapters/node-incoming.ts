@@ -40,10 +40,10 @@ export class NodeIncoming implements Incoming {
   readonly search: string;
   readonly rootPath: string | undefined;
   readonly #req: IncomingMessage;
-  /** The response; none for a WebSocket handshake, whose connection is `#closer`. */
+  /** The response; none for a WebSocket handshake, whose exchange is over when `#socket` closes. */
   readonly #res: ServerResponse | undefined;
-  /** What emits "close" when the exchange is over: the response, or a WebSocket's socket. */
-  readonly #closer: ServerResponse | Duplex;
+  /** The connection: a WebSocket's, or the one the request came on. */
+  readonly #socket: Duplex;
   readonly #view: ProxyView;
   #forwarded: Forwarded | undefined;
   #received: Uint8Array | undefined;
@@ -55,7 +55,7 @@ export class NodeIncoming implements Incoming {
   constructor(req: IncomingMessage, res: ServerResponse | undefined, view: ProxyView, socket?: Duplex) {
     this.#req = req;
     this.#res = res;
-    this.#closer = res ?? socket!;
+    this.#socket = socket ?? req.socket;
     this.#view = view;
     this.method = req.method ?? "GET";
     [this.path, this.search] = splitTarget(req.url ?? "/");
@@ -114,13 +114,31 @@ export class NodeIncoming implements Incoming {
     if (this.#aborts === undefined) {
       const aborts = new AbortController();
       // A response that was sent in full was not abandoned; a WebSocket's connection ending always ends the exchange.
-      const completed = () => this.#res?.writableFinished === true;
-      const closer = this.#closer;
-      if (closer.destroyed && !completed()) aborts.abort();
-      else closer.once("close", () => completed() || aborts.abort());
+      this.whenOver(() => this.#res?.writableFinished === true || aborts.abort());
       this.#aborts = aborts;
     }
     return this.#aborts.signal;
+  }
+
+  /**
+   * Calls `listener` once the exchange is over (at once if it is): its response has closed (sent in full, or
+   * abandoned), or its connection has. Node says nothing to a response queued behind a pipelined one when the
+   * connection goes: only the connection's close tells.
+   */
+  whenOver(listener: () => void): void {
+    const res = this.#res;
+    const socket = this.#socket;
+    if (socket.destroyed || res?.closed === true) {
+      listener();
+      return;
+    }
+    const over = () => {
+      res?.off("close", over);
+      socket.off("close", over);
+      listener();
+    };
+    res?.once("close", over);
+    socket.once("close", over);
   }
 
   /** Records the writing of a streamed body: the after-response tasks wait for it to settle. */
@@ -131,11 +149,8 @@ export class NodeIncoming implements Incoming {
   afterResponse(task: () => void | Promise<void>): void {
     if (this.#after === undefined) {
       const after = new AfterResponseQueue();
-      const start = () => void (this.#written ?? Promise.resolve()).then(() => after.start());
-      // "close" follows "finish", and also comes when the client goes away first. An exchange that is already
-      // over (a handler finishing after its deadline was answered) starts at once.
-      if (this.#closer.closed) start();
-      else this.#closer.once("close", start);
+      // An exchange that is already over (a handler finishing after its deadline was answered) starts at once.
+      this.whenOver(() => void (this.#written ?? Promise.resolve()).then(() => after.start()));
       this.#after = after;
     }
     this.#after.add(task);

@@ -10,7 +10,7 @@ import { drained } from "../internal/drained.ts";
 import { BAD_HOST_DETAIL, isValidHost } from "../internal/host.ts";
 import { isWebResponse } from "../internal/web-response.ts";
 import type { ResolvedLimits } from "../limits.ts";
-import { type AccessEntry, type AppLogger, formatAccess, type Logger } from "../logger.ts";
+import { type AccessEntry, type AppLogger, clientAddress, formatAccess, type Logger } from "../logger.ts";
 import { FastLane } from "./fast-lane.ts";
 import { closeAfter, isClosing, NodeIncoming, type ProxyOptions, proxyView } from "./node-incoming.ts";
 import { NodeWebSockets } from "./node-websocket.ts";
@@ -70,11 +70,15 @@ async function writeWebResponse(
   }
   const reader = outgoing.body.getReader();
   let cancelled: Promise<void> | undefined;
-  res.once("close", () => {
+  // The client may have gone already (while the handler ran), or go at any moment, also while this response waits
+  // behind a pipelined one (Node then never closes it). Normal, not an error: the body's source is told (a
+  // generator's `finally` runs, a file is closed), and nothing else happens.
+  const gone = new AbortController();
+  incoming.whenOver(() => {
     if (res.writableFinished) return;
-    // Normal, not an error: the body's source is told (a generator's `finally` runs), and nothing else happens.
     logger.debug(`${res.req.method} ${res.req.url}: the client left before the response was complete`);
-    cancelled = reader.cancel().catch(() => {});
+    gone.abort();
+    cancelled ??= reader.cancel().catch(() => {});
   });
   // An event stream never ends on its own: a server shutting down ends it (its client will reconnect elsewhere).
   const end = () => {
@@ -94,13 +98,13 @@ async function writeWebResponse(
   const reading = reader.read().then((step) => (first = step));
   reading.catch(() => {});
   await new Promise((resolve) => setImmediate(resolve));
-  if (first === undefined && !res.destroyed) res.flushHeaders();
+  if (first === undefined && !gone.signal.aborted) res.flushHeaders();
   try {
     for (let step = await reading; ; step = await reader.read()) {
       const { done, value } = step;
-      if (done || res.destroyed) break;
+      if (done || gone.signal.aborted) break;
       // Honour backpressure: wait for the socket to drain (or the client to leave) before reading more.
-      if (!res.write(value)) await drained(res, sendTimeout);
+      if (!res.write(value)) await drained(res, sendTimeout, gone.signal);
     }
     res.end();
     if ((res.socket?.writableLength ?? 0) > 0) whenUnread(res, sendTimeout);
@@ -161,7 +165,7 @@ function lingerOnClose(res: ServerResponse): void {
 function logAccess(req: IncomingMessage, res: ServerResponse, logger: Logger): void {
   const start = performance.now();
   const socket = req.socket;
-  const client = `${socket.remoteAddress}:${socket.remotePort}`;
+  const client = clientAddress(socket);
   const before = socket.bytesWritten;
   res.once("close", () => {
     const entry: AccessEntry = {

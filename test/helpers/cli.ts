@@ -53,13 +53,16 @@ after(cleanUp);
 // A last resort if the runner is interrupted: never leave a server behind.
 process.on("exit", cleanUp);
 
-/** Runs `node bin/brisk.mjs ...args` in its own process group (killed as a group on clean-up). */
-export function launch(args: readonly string[], cwd: string = REPO): Launched {
+/**
+ * Runs `node bin/brisk.mjs ...args` in its own process group (killed as a group on clean-up), with this process's
+ * environment plus `env`.
+ */
+export function launch(args: readonly string[], cwd: string = REPO, env: NodeJS.ProcessEnv = {}): Launched {
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" },
+    env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0", ...env },
   });
   let stdout = "";
   let stderr = "";
