@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import WebSocket from "ws";
-import { tempDir } from "./helpers/cli.ts";
+import { exitCode, INDEX, tempDir, writeAppModule } from "./helpers/cli.ts";
 import {
   assertAlive,
   assertCleanStderr,
@@ -1070,5 +1070,96 @@ for (const lane of LANES) {
 
     test(`${CLIENTS} clients with pipelined, partial and unread requests vanish at ${ITEMS_POINTS.length} points (seed ${SEED})`, () =>
       items((server) => hostileLoop(server, "items", ITEMS_POINTS, itemsClient, itemsWork)));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Shutting down while clients vanish: SIGTERM arrives as half the clients go.
+
+/** An app with what a shutdown must end: a lifespan, WebSockets in a group, event streams, slow requests. */
+function shutdownApp(): string {
+  const dir = tempDir();
+  writeAppModule(
+    dir,
+    "app.ts",
+    [
+      `import { WebSocketGroup } from ${JSON.stringify(INDEX)};`,
+      "const room = new WebSocketGroup();",
+      "export const app = new App({",
+      "  lifespan: async function* () {",
+      "    yield {};",
+      "    // Still running what a shutdown owes: the sockets dying around it must not stop it.",
+      "    await new Promise((resolve) => setTimeout(resolve, 50));",
+      `    console.log("lifespan: shut down");`,
+      "  },",
+      "});",
+      `app.ws("/ws", {}, async ({ socket }) => {`,
+      "  room.add(socket);",
+      "  for await (const message of socket) void room.send(message);",
+      "});",
+      "// Any value: a Standard Schema that takes everything, so the module needs no schema library.",
+      `const anything = { "~standard": { version: 1, vendor: "test", validate: (value) => ({ value }) } };`,
+      `app.get("/events", { sse: anything }, async function* ({ signal }) {`,
+      "  for (let n = 0; !signal.aborted; n++) {",
+      "    yield { data: n };",
+      "    await new Promise((resolve) => setTimeout(resolve, 20));",
+      "  }",
+      "});",
+      `app.get("/slow", {}, async () => {`,
+      "  await new Promise((resolve) => setTimeout(resolve, 300));",
+      "  return { slow: true };",
+      "});",
+    ].join("\n"),
+  );
+  return join(dir, "app.ts");
+}
+
+for (const lane of LANES) {
+  describe(`shutdown while clients vanish (${lane.name})`, () => {
+    let server: Served | undefined;
+    after(() => stopServer(server));
+
+    test("SIGTERM as half the WebSockets and event streams vanish: the rest are ended, the requests in flight answered, the lifespan shut down, exit 0, nothing critical", async () => {
+      server = await startServer(`${shutdownApp()}:app`, { fastLane: lane.fastLane });
+      const served = server;
+      const random = clientRandom(`shutdown-${lane.name}`, 0);
+      const peers = await Promise.all(Array.from({ length: 40 }, () => openPeer(served, "/ws")));
+      const closes = peers.map(
+        (peer) => new Promise<number>((resolve) => peer.ws.once("close", (code) => resolve(code))),
+      );
+      const streams = await Promise.all(
+        Array.from({ length: 20 }, async () => {
+          const raw = await RawSocket.open(served.origin);
+          await raw.write(request("GET", "/events"));
+          return raw;
+        }),
+      );
+      const slow = Array.from({ length: 10 }, () => call(served, "GET", "/slow"));
+      for (const [index, peer] of peers.entries())
+        if (index % 2 === 0) peer.ws.send(JSON.stringify({ text: `hello ${index}` }));
+      await sleep(100);
+      served.process.child.kill("SIGTERM");
+      await Promise.all([
+        ...peers.filter((_, index) => index % 2 === 1).map(async (peer) => peer.ws.terminate()),
+        ...streams
+          .filter((_, index) => index % 2 === 1)
+          .map((raw) => vanish(raw, random.pick(HOW_ENDLESS), 50)),
+      ]);
+      for (const answer of await Promise.all(slow)) {
+        assert.equal(answer.status, 200, `a request in flight is answered: ${describeServer(served)}`);
+      }
+      const codes = await Promise.all(closes);
+      for (const [index, code] of codes.entries()) {
+        if (index % 2 === 0) assert.equal(code, 1001, `a WebSocket left open is closed with 1001`);
+      }
+      for (const [index, raw] of streams.entries()) {
+        if (index % 2 === 0) {
+          assert.ok(await until(raw, () => raw.isClosed), `an event stream left open is ended`);
+        }
+      }
+      assert.equal(await exitCode(served.process), 0, describeServer(served));
+      assert.match(served.process.stdout(), /^lifespan: shut down$/m, describeServer(served));
+      assertCleanStderr(served);
+    });
   });
 }
