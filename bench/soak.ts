@@ -54,8 +54,8 @@ if ([...snapshotSeconds].some((second) => !Number.isInteger(second) || second <=
   );
   process.exit(2);
 }
-/** A full collection every `heapEvery` seconds: every 10 s, or 30 in a run longer than 5 minutes. */
-const heapEvery = Math.max(10, Math.round(seconds / 30));
+/** A full collection every `heapEvery` seconds: every thirtieth of the run, and at least 5 s apart. */
+const heapEvery = Math.max(5, Math.round(seconds / 30));
 
 interface Kind {
   readonly name: string;
@@ -471,7 +471,8 @@ RSS at the end      ${mib(endRss)}
 RSS peak            ${mib(Math.max(...rss))}
 RSS lowest          ${mib(lowestRss(inEarly))} in the first third after the warm-up, ${mib(lowestRss(inLate))} in the last${memory}
 heap used after each full GC (MiB) ${collections.map((sample) => (sample.heapUsed / 2 ** 20).toFixed(1)).join(" ")}
-RSS after each full GC (MiB) ${collections.map((sample) => (sample.rss / 2 ** 20).toFixed(0)).join(" ")}
+external after each full GC (MiB)  ${collections.map((sample) => (sample.external / 2 ** 20).toFixed(1)).join(" ")}
+RSS after each full GC (MiB)       ${collections.map((sample) => (sample.rss / 2 ** 20).toFixed(0)).join(" ")}
 RSS per second (MiB) ${rss.map((bytes) => (bytes / 2 ** 20).toFixed(0)).join(" ")}${snapshotFiles.length > 0 ? `\nheap snapshots      ${snapshotFiles.join(" ")}` : ""}
 ${failures.length === 0 ? "soak: passed" : `soak: FAILED: ${failures.join("; ")}`}`);
 process.exit(failures.length === 0 ? 0 : 1);
