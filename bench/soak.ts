@@ -1,26 +1,40 @@
-// The soak test: `npm run soak` (60 s) or `npm run soak -- --seconds 15`. It serves examples/items with
-// `brisk serve` in a child process, drives 64 keep-alive connections with a mix of valid and invalid requests, each
-// of a known status, and samples the server's resident memory every second. It passes when no response has an
-// unexpected status, no request fails at the socket, and the memory at the end is within 10 % of that at second 10.
+// The soak test: `npm run soak` (60 s) or `npm run soak -- --seconds 900`. It serves examples/items with `brisk serve`
+// in a child process, drives 64 keep-alive connections with a mix of valid and invalid requests, each of a known
+// status (every item it creates it deletes again, so the example's store stays the same size), and watches the
+// server's memory. It passes when no response has an unexpected status, no request fails at the socket, and the
+// heap used after a full garbage collection is within 10 % in the last third of the run of what it was after the
+// warm-up. Resident memory cannot tell a leak from a heap that settles: V8 sizes its young generation to the
+// allocation rate (from 1 to 32 MiB here), keeps old space above what is live, and gives pages back lazily, so RSS
+// climbs and swings by 20 MiB or more with nothing leaking. So the server runs with `--inspect=127.0.0.1:0`, and every
+// `heapEvery` seconds the soak asks it through the inspector for a full collection and then `process.memoryUsage()`.
+// RSS is still reported (per second, its low points, and after each full collection), not judged; the collections
+// shrink the young generation, so the soak's RSS is lower than an unwatched server's.
+// `--heap-snapshots 60,300,880` also writes heap snapshots of the server at those seconds to bench/.scratch/, for
+// bench/heap-summary.ts (each pauses the server, and leaves its RSS tens of MiB higher for the rest of the run).
 // `brisk serve` runs the compiled code: dist/ is rebuilt first when missing or older than src/ (or with --build).
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
+import { Inspector, inspectorUrl } from "./lib/inspector.ts";
 import { freePort, residentBytes } from "./lib/process.ts";
 import { ROOT } from "./lib/servers.ts";
 
 const CONNECTIONS = 64;
-const GROWTH_LIMIT = 10;
-const RSS_BASE_SECOND = 10;
+/** Seconds of load before memory counts: code is compiled and optimized, and Zod's and V8's caches fill. */
+const WARM_UP_SECONDS = 10;
+/** How much the heap used (and external memory) after a full collection may grow, in %, from after the warm-up to
+ * the last third of the run. */
+const LIVE_GROWTH_LIMIT = 10;
 const REQUEST_TIMEOUT_MS = 10_000;
 
 const { values } = parseArgs({
   options: {
     seconds: { type: "string", default: "60" },
     build: { type: "boolean", default: false },
+    "heap-snapshots": { type: "string", default: "" },
   },
 });
 const seconds = Number(values.seconds);
@@ -28,12 +42,26 @@ if (!Number.isFinite(seconds) || seconds <= 0) {
   console.error(`soak: --seconds must be a positive number, got "${values.seconds}"`);
   process.exit(2);
 }
+const snapshotSeconds = new Set(
+  values["heap-snapshots"]
+    .split(",")
+    .filter((text) => text.trim() !== "")
+    .map(Number),
+);
+if ([...snapshotSeconds].some((second) => !Number.isInteger(second) || second <= 0)) {
+  console.error(
+    `soak: --heap-snapshots takes whole seconds, e.g. 60,300,880; got "${values["heap-snapshots"]}"`,
+  );
+  process.exit(2);
+}
+/** A full collection every `heapEvery` seconds: every thirtieth of the run, and at least 5 s apart. */
+const heapEvery = Math.max(5, Math.round(seconds / 30));
 
 interface Kind {
   readonly name: string;
   /** Relative frequency. */
   readonly weight: number;
-  readonly method: "GET" | "POST";
+  readonly method: "GET" | "POST" | "DELETE";
   readonly path: string;
   readonly contentType?: string;
   readonly body?: Buffer;
@@ -41,21 +69,31 @@ interface Kind {
 }
 
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));
+const CREATE: Kind = {
+  name: "create",
+  weight: 1,
+  method: "POST",
+  path: "/items",
+  contentType: "application/json",
+  body: json({ name: "soak", price: 1.5, tags: ["a", "b"] }),
+  expected: 201,
+};
+/** Follows each create, on the same connection, for the item it created (not picked at random). */
+const DELETE_CREATED: Kind = {
+  name: "delete created",
+  weight: 0,
+  method: "DELETE",
+  path: "/items/{item_id}",
+  expected: 204,
+};
 const KINDS: readonly Kind[] = [
   { name: "list", weight: 22, method: "GET", path: "/items?limit=10", expected: 200 },
   { name: "get", weight: 20, method: "GET", path: "/items/1", expected: 200 },
   { name: "get missing", weight: 10, method: "GET", path: "/items/999999", expected: 404 },
   { name: "get bad id", weight: 6, method: "GET", path: "/items/abc", expected: 422 },
   { name: "list bad limit", weight: 8, method: "GET", path: "/items?limit=abc", expected: 422 },
-  {
-    name: "create",
-    weight: 1,
-    method: "POST",
-    path: "/items",
-    contentType: "application/json",
-    body: json({ name: "soak", price: 1.5, tags: ["a", "b"] }),
-    expected: 201,
-  },
+  CREATE,
+  DELETE_CREATED,
   {
     name: "create invalid",
     weight: 10,
@@ -138,16 +176,27 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
 
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
+// The inspector listens on a port of the OS's choosing; the server prints its URL on stderr.
 child = spawn(
   process.execPath,
-  ["bin/brisk.mjs", "serve", "examples/items/app.ts:app", "--port", String(port), "--no-access-log"],
+  [
+    "--inspect=127.0.0.1:0",
+    "bin/brisk.mjs",
+    "serve",
+    "examples/items/app.ts:app",
+    "--port",
+    String(port),
+    "--no-access-log",
+  ],
   { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NODE_ENV: "production" } },
 );
 const pid = child.pid;
 if (pid === undefined) throw new Error("soak: could not start brisk serve");
 let serverOutput = "";
+let inspectorAt: string | undefined;
 const keep = (chunk: Buffer) => {
   serverOutput = (serverOutput + chunk.toString("utf8")).slice(-8000);
+  inspectorAt ??= inspectorUrl(serverOutput);
 };
 child.stdout?.on("data", keep);
 child.stderr?.on("data", keep);
@@ -177,8 +226,11 @@ async function waitUntilReady(): Promise<void> {
   throw new Error(`the server was not ready after 20 s:\n${serverOutput}`);
 }
 
+let inspector: Inspector;
 try {
   await waitUntilReady();
+  if (inspectorAt === undefined) throw new Error(`the server printed no inspector URL:\n${serverOutput}`);
+  inspector = await Inspector.connect(inspectorAt);
 } catch (error) {
   console.error(`soak: ${(error as Error).message}`);
   stopChild();
@@ -212,12 +264,16 @@ const note = (line: string) => {
   if (samples.length < 12) samples.push(line);
 };
 
-/** One request; resolves when its response has been read in full, or it failed. */
-function send(kind: Kind): Promise<void> {
+/**
+ * One request to `path` (the kind's own by default); resolves when its response has been read in full, or it
+ * failed, with the body of a create's expected answer (the others' are read and dropped).
+ */
+function send(kind: Kind, path = kind.path): Promise<string | undefined> {
   const tally = tallies.get(kind.name)!;
   tally.requests++;
   return new Promise((resolve) => {
     let settled = false;
+    let body: string | undefined;
     const settle = (failure?: string) => {
       if (settled) return;
       settled = true;
@@ -225,13 +281,13 @@ function send(kind: Kind): Promise<void> {
         tally.errors++;
         note(`${kind.name}: ${failure}`);
       }
-      resolve();
+      resolve(failure === undefined ? body : undefined);
     };
     const headers: Record<string, string | number> = {};
     if (kind.contentType !== undefined) headers["content-type"] = kind.contentType;
     if (kind.body !== undefined) headers["content-length"] = kind.body.byteLength;
     let status: number | undefined;
-    const req = request(`${base}${kind.path}`, { method: kind.method, agent, headers }, (res) => {
+    const req = request(`${base}${path}`, { method: kind.method, agent, headers }, (res) => {
       status = res.statusCode;
       if (res.statusCode !== kind.expected) {
         tally.unexpected++;
@@ -240,7 +296,12 @@ function send(kind: Kind): Promise<void> {
       res.on("error", (error) => settle(`response: ${error.message}`));
       res.on("aborted", () => settle("response aborted"));
       res.on("end", () => settle());
-      res.resume();
+      if (kind === CREATE && res.statusCode === kind.expected) {
+        body = "";
+        res.setEncoding("utf8").on("data", (chunk: string) => {
+          body += chunk;
+        });
+      } else res.resume();
     });
     req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error("timed out")));
     req.on("error", (error: NodeJS.ErrnoException) => {
@@ -251,36 +312,103 @@ function send(kind: Kind): Promise<void> {
   });
 }
 
+// -- the memory --------------------------------------------------------------------------------------------------
+
+/** The server's memory just after a full collection, `second` seconds into the load. */
+interface AfterCollection {
+  readonly second: number;
+  readonly heapUsed: number;
+  /** Memory of C++ objects tied to JavaScript ones: Buffers' bytes are here, not in the heap. */
+  readonly external: number;
+  readonly rss: number;
+}
+const collections: AfterCollection[] = [];
+const MEMORY_USAGE =
+  "(({ heapUsed, external, rss }) => ({ heapUsed, external, rss }))(process.memoryUsage())";
+
+/** The inspector's calls, one at a time: a collection or a snapshot, each of which stops the server a while. */
+let inspectorQueue: Promise<void> = Promise.resolve();
+let inspectorFailure: string | undefined;
+const withInspector = (task: () => Promise<void>) => {
+  inspectorQueue = inspectorQueue.then(task).catch((error: Error) => {
+    inspectorFailure ??= error.message;
+  });
+};
+
+function collect(second: number): void {
+  withInspector(async () => {
+    await inspector.call("HeapProfiler.collectGarbage");
+    collections.push({
+      second,
+      ...(await inspector.evaluate<Omit<AfterCollection, "second">>(MEMORY_USAGE)),
+    });
+  });
+}
+
+const snapshotDir = join(ROOT, "bench/.scratch");
+const snapshotFiles: string[] = [];
+function snapshot(second: number): void {
+  withInspector(async () => {
+    mkdirSync(snapshotDir, { recursive: true });
+    const file = join(snapshotDir, `soak-${pid}-${second}s.heapsnapshot`);
+    const begun = performance.now();
+    await inspector.writeHeapSnapshot(file);
+    snapshotFiles.push(file);
+    console.log(
+      `soak: ${second} s, heap snapshot in ${((performance.now() - begun) / 1000).toFixed(1)} s: ${file}`,
+    );
+  });
+}
+
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 const rss: number[] = [];
 const started = performance.now();
 const deadline = started + seconds * 1000;
+let reported = 0;
 const sampler = setInterval(() => {
   rss.push(residentBytes(pid));
   const second = rss.length;
+  if (second % heapEvery === 0) collect(second);
+  if (snapshotSeconds.has(second)) snapshot(second);
   if (second % 10 === 0) {
     const done = [...tallies.values()].reduce((sum, tally) => sum + tally.requests, 0);
-    console.log(`soak: ${second} s, ${done} requests, RSS ${(rss.at(-1)! / 2 ** 20).toFixed(1)} MiB`);
+    const latest = collections.at(-1);
+    const heap =
+      latest === undefined || latest.second <= reported
+        ? ""
+        : `; at ${latest.second} s after a full GC: heap ${mib(latest.heapUsed)}, external ${mib(latest.external)}, RSS ${mib(latest.rss)}`;
+    reported = latest?.second ?? 0;
+    console.log(`soak: ${second} s, ${done} requests, RSS ${mib(rss.at(-1)!)}${heap}`);
   }
 }, 1000);
 
 console.log(
-  `soak: ${CONNECTIONS} connections for ${seconds} s against brisk serve examples/items/app.ts:app (pid ${pid})`,
+  `soak: ${CONNECTIONS} connections for ${seconds} s against brisk serve examples/items/app.ts:app (pid ${pid}), ` +
+    `a full GC every ${heapEvery} s`,
 );
 await Promise.all(
   Array.from({ length: CONNECTIONS }, async () => {
-    while (performance.now() < deadline && !exitedEarly) await send(pickKind());
+    while (performance.now() < deadline && !exitedEarly) {
+      const kind = pickKind();
+      const created = await send(kind);
+      // The example keeps every item it is given: a store that grows all along would look like a leak.
+      if (created !== undefined) {
+        await send(DELETE_CREATED, `/items/${(JSON.parse(created) as { id: number }).id}`);
+      }
+    }
   }),
 );
 const elapsed = (performance.now() - started) / 1000;
 clearInterval(sampler);
 const endRss = residentBytes(pid);
-agent.destroy();
+await inspectorQueue;
 stopping = true;
+inspector.close();
+agent.destroy();
 stopChild();
 
 // -- the report --------------------------------------------------------------------------------------------------
 
-const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 let total = 0;
 let unexpected = 0;
 let errors = 0;
@@ -296,24 +424,55 @@ for (const kind of KINDS) {
 }
 if (samples.length > 0) console.log(`\nfirst problems:\n  ${samples.join("\n  ")}`);
 
-const baseIndex = Math.min(RSS_BASE_SECOND, rss.length) - 1;
-const baseRss = rss[baseIndex] ?? Number.NaN;
-const growth = ((endRss - baseRss) / baseRss) * 100;
+// The memory after the warm-up, in the first third of the run, against that in the last third, the lowest of each:
+// a sample can catch more in flight, never less. A leak raises the floor; a heap that settles does not. Heap used and
+// external memory count together, since a leaked Buffer's bytes are external.
+const inEarly = (second: number) => second >= WARM_UP_SECONDS && second <= seconds / 3;
+const inLate = (second: number) => second >= (seconds * 2) / 3;
+const early = collections.filter((sample) => inEarly(sample.second));
+const late = collections.filter((sample) => inLate(sample.second));
+const live = (sample: AfterCollection) => sample.heapUsed + sample.external;
+const lowest = (of: readonly AfterCollection[], figure: (sample: AfterCollection) => number) =>
+  Math.min(...of.map(figure));
+const judged = early.length > 0 && late.length > 0;
+const liveGrowth = ((lowest(late, live) - lowest(early, live)) / lowest(early, live)) * 100;
+const lowestRss = (within: (second: number) => boolean) =>
+  Math.min(...rss.filter((bytes, index) => within(index + 1) && Number.isFinite(bytes)));
+
 const failures: string[] = [];
 if (unexpected > 0) failures.push(`${unexpected} unexpected statuses`);
 if (errors > 0) failures.push(`${errors} socket errors`);
-if (!(growth < GROWTH_LIMIT)) failures.push(`RSS grew ${growth.toFixed(1)} % (limit ${GROWTH_LIMIT} %)`);
+if (judged && !(liveGrowth < LIVE_GROWTH_LIMIT)) {
+  failures.push(
+    `the heap used after a full GC grew ${liveGrowth.toFixed(1)} % (limit ${LIVE_GROWTH_LIMIT} %)`,
+  );
+}
+if (inspectorFailure !== undefined) failures.push(`the memory could not be read: ${inspectorFailure}`);
 if (died) failures.push("the server exited during the run");
 
+const span = (of: readonly AfterCollection[]) => `${of[0]!.second}–${of.at(-1)!.second} s`;
+const row = (name: string, figure: (sample: AfterCollection) => number) =>
+  `\n  ${name.padEnd(18)}${mib(lowest(early, figure)).padStart(10)}${mib(lowest(late, figure)).padStart(14)}`;
+const memory = judged
+  ? `\nafter a full GC, lowest   ${span(early).padStart(10)}${span(late).padStart(14)}` +
+    row("heap used", (sample) => sample.heapUsed) +
+    row("external", (sample) => sample.external) +
+    row("heap + external", live) +
+    row("RSS", (sample) => sample.rss) +
+    `\nheap growth         ${liveGrowth.toFixed(1)} % (heap used + external; target < ${LIVE_GROWTH_LIMIT} %)`
+  : "\nafter a full GC     not judged: the run is too short to sample after the warm-up and in its last third";
 console.log(`
 total requests      ${total}
 requests/s          ${(total / elapsed).toFixed(0)} (${elapsed.toFixed(1)} s)
 unexpected statuses ${unexpected}
 socket errors       ${errors}
-RSS at second ${String(baseIndex + 1).padEnd(6)}${mib(baseRss)}
+RSS at second ${String(WARM_UP_SECONDS).padEnd(6)}${mib(rss[WARM_UP_SECONDS - 1] ?? Number.NaN)}
 RSS at the end      ${mib(endRss)}
-RSS growth          ${growth.toFixed(1)} % (target < ${GROWTH_LIMIT} %)
-RSS peak            ${mib(Math.max(...rss))} (between garbage collections)
-RSS per second (MiB) ${rss.map((bytes) => (bytes / 2 ** 20).toFixed(0)).join(" ")}
+RSS peak            ${mib(Math.max(...rss))}
+RSS lowest          ${mib(lowestRss(inEarly))} in the first third after the warm-up, ${mib(lowestRss(inLate))} in the last${memory}
+heap used after each full GC (MiB) ${collections.map((sample) => (sample.heapUsed / 2 ** 20).toFixed(1)).join(" ")}
+external after each full GC (MiB)  ${collections.map((sample) => (sample.external / 2 ** 20).toFixed(1)).join(" ")}
+RSS after each full GC (MiB)       ${collections.map((sample) => (sample.rss / 2 ** 20).toFixed(0)).join(" ")}
+RSS per second (MiB) ${rss.map((bytes) => (bytes / 2 ** 20).toFixed(0)).join(" ")}${snapshotFiles.length > 0 ? `\nheap snapshots      ${snapshotFiles.join(" ")}` : ""}
 ${failures.length === 0 ? "soak: passed" : `soak: FAILED: ${failures.join("; ")}`}`);
 process.exit(failures.length === 0 ? 0 : 1);

@@ -176,10 +176,10 @@ describe("the docs behind nginx, in chromium", { skip: missingReason ?? false },
     try {
       await page
         .locator(".opblock")
-        .nth(2)
+        .nth(3)
         .waitFor()
         .catch((error: Error) =>
-          assert.fail(`three operations render: ${error.message}${describeJournal(journal)}`),
+          assert.fail(`four operations render: ${error.message}${describeJournal(journal)}`),
         );
       const operations = await page
         .locator(".opblock .opblock-summary")
@@ -191,7 +191,7 @@ describe("the docs behind nginx, in chromium", { skip: missingReason ?? false },
         );
       assert.deepEqual(
         operations.sort(),
-        ["GET /items", "GET /items/{item_id}", "POST /items"],
+        ["DELETE /items/{item_id}", "GET /items", "GET /items/{item_id}", "POST /items"],
         describeJournal(journal),
       );
       assertAllUnderPrefix(journal);
@@ -254,12 +254,12 @@ describe("the docs behind nginx, in chromium", { skip: missingReason ?? false },
     try {
       const sections = page.locator('[data-section-id*="operation/"]');
       await sections
-        .nth(2)
+        .nth(3)
         .waitFor()
         .catch((error: Error) =>
-          assert.fail(`three operations render: ${error.message}${describeJournal(journal)}`),
+          assert.fail(`four operations render: ${error.message}${describeJournal(journal)}`),
         );
-      assert.equal(await sections.count(), 3, describeJournal(journal));
+      assert.equal(await sections.count(), 4, describeJournal(journal));
       const text = (await page.locator("#redoc").textContent()) ?? "";
       for (const path of ["/items", "/items/{item_id}"]) {
         assert.ok(text.includes(path), `ReDoc shows ${path}${describeJournal(journal)}`);

@@ -1,4 +1,4 @@
-// A validated in-memory API: create items, page through them, fetch one by id.
+// A validated in-memory API: create items, page through them, fetch one by id, delete one.
 import { App, HTTPException } from "brisk";
 import { z } from "zod";
 
@@ -43,4 +43,8 @@ app.get("/items/{item_id}", { params: { item_id: z.int() }, response: StoredItem
   const item = items.get(params.item_id);
   if (item === undefined) throw new HTTPException(404, `Item ${params.item_id} not found`);
   return item;
+});
+
+app.delete("/items/{item_id}", { params: { item_id: z.int() }, status: 204 }, ({ params }) => {
+  if (!items.delete(params.item_id)) throw new HTTPException(404, `Item ${params.item_id} not found`);
 });
