@@ -1,6 +1,6 @@
 // The benchmark runner: `npm run bench` (full) or `npm run bench -- --quick`. See bench/README.md.
 import { spawnSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -57,14 +57,12 @@ const rounds = quick ? 1 : 5;
 const warmSeconds = quick ? 1 : 2;
 const seconds = quick ? 2 : 5;
 
-if (!existsSync(join(ROOT, "bench", "node_modules"))) {
-  console.error("bench/node_modules is missing: running npm install --prefix bench");
-  const install = spawnSync("npm", ["install", "--prefix", "bench", "--no-audit", "--no-fund"], {
-    cwd: ROOT,
-    stdio: "inherit",
-  });
-  if (install.status !== 0) throw new Error("npm install --prefix bench failed");
-}
+// The peers, as bench/package-lock.json pins them (installed once, and again when the lockfile changes).
+const install = spawnSync(process.execPath, [join(ROOT, "scripts", "install-tools.mjs"), "bench"], {
+  cwd: ROOT,
+  stdio: "inherit",
+});
+if (install.status !== 0) throw new Error("installing bench/'s packages failed");
 ensureWrk();
 // The apps run compiled; a build error stops the run here rather than failing every round.
 await buildApps();

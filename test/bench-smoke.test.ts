@@ -55,8 +55,7 @@ async function call(url: string, path: string, body?: unknown): Promise<{ status
 }
 
 const installed = existsSync(new URL("../bench/node_modules/fastify/package.json", import.meta.url));
-const MISSING =
-  "bench/node_modules is missing: run `npm install --prefix bench` (or `npm run bench:install`) first";
+const MISSING = "bench/node_modules is missing: `npm test` installs it (or run `npm run bench:install`)";
 
 test("the bench dependencies are installed", () => {
   assert.ok(installed, MISSING);
