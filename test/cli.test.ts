@@ -649,12 +649,28 @@ describe("command line flags", () => {
   });
 });
 
+/**
+ * The lines of an app module's `GET /slow`: it prints "slow: started", then answers once the test creates the
+ * `release` file (or after 30 s), so that a test can check the server while a request is certainly in flight,
+ * without depending on timing. The module imports `existsSync` from node:fs.
+ */
+function slowRoute(release: string): string[] {
+  return [
+    `app.get("/slow", {}, async () => {`,
+    `  console.log("slow: started");`,
+    "  const deadline = Date.now() + 30_000;",
+    `  while (!existsSync(${JSON.stringify(release)}) && Date.now() < deadline) {`,
+    "    await new Promise((resolve) => setTimeout(resolve, 20));",
+    "  }",
+    "  return { done: true };",
+    "});",
+  ];
+}
+
 describe("graceful shutdown", () => {
   test("SIGTERM lets an in-flight request finish, refuses new connections, then exits 0", async () => {
     const dir = tempDir();
     const release = join(dir, "release");
-    // The slow handler answers once the test creates the `release` file (or after 30 s), so that the test can
-    // check the server while the request is certainly still in flight, without depending on timing.
     writeAppModule(
       dir,
       "slow.ts",
@@ -662,14 +678,7 @@ describe("graceful shutdown", () => {
         `import { existsSync } from "node:fs";`,
         "export const app = new App();",
         `app.get("/fast", {}, () => ({ fast: true }));`,
-        `app.get("/slow", {}, async () => {`,
-        `  console.log("slow: started");`,
-        "  const deadline = Date.now() + 30_000;",
-        `  while (!existsSync(${JSON.stringify(release)}) && Date.now() < deadline) {`,
-        "    await new Promise((resolve) => setTimeout(resolve, 20));",
-        "  }",
-        "  return { done: true };",
-        "});",
+        ...slowRoute(release),
       ].join("\n"),
     );
     const server = await startServer(["slow.ts:app", "--port", "0"], { cwd: dir });
@@ -722,14 +731,7 @@ describe("the last line of defence: errors that escape every handler", () => {
         `  setTimeout(() => { throw new Error("thrown in a timer"); }, 10);`,
         "  return { armed: true };",
         "});",
-        `app.get("/slow", {}, async () => {`,
-        `  console.log("slow: started");`,
-        "  const deadline = Date.now() + 30_000;",
-        `  while (!existsSync(${JSON.stringify(release)}) && Date.now() < deadline) {`,
-        "    await new Promise((resolve) => setTimeout(resolve, 20));",
-        "  }",
-        "  return { done: true };",
-        "});",
+        ...slowRoute(release),
       ].join("\n"),
     );
   }

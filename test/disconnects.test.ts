@@ -17,6 +17,7 @@ import { after, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import WebSocket from "ws";
 import { exitCode, INDEX, tempDir, writeAppModule } from "./helpers/cli.ts";
+import { Random } from "./helpers/random.ts";
 import {
   assertAlive,
   assertCleanStderr,
@@ -31,7 +32,6 @@ import {
   dropLeftovers,
   isAlive,
   openLeftovers,
-  Random,
   runClients,
   SEED,
   type Served,

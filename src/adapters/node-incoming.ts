@@ -2,7 +2,7 @@
 // proxy settings it is read under.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { type Duplex, Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { BriskError, HTTPException } from "../errors.ts";
 import type { Incoming } from "../exchange.ts";
 import { AfterResponseQueue } from "../internal/after-response.ts";
@@ -40,10 +40,8 @@ export class NodeIncoming implements Incoming {
   readonly search: string;
   readonly rootPath: string | undefined;
   readonly #req: IncomingMessage;
-  /** The response; none for a WebSocket handshake, whose exchange is over when `#socket` closes. */
+  /** The response; none for a WebSocket handshake, whose exchange is over when its connection closes. */
   readonly #res: ServerResponse | undefined;
-  /** The connection: a WebSocket's, or the one the request came on. */
-  readonly #socket: Duplex;
   readonly #view: ProxyView;
   #forwarded: Forwarded | undefined;
   #received: Uint8Array | undefined;
@@ -52,10 +50,9 @@ export class NodeIncoming implements Incoming {
   #after: AfterResponseQueue | undefined;
   #written: Promise<void> | undefined;
 
-  constructor(req: IncomingMessage, res: ServerResponse | undefined, view: ProxyView, socket?: Duplex) {
+  constructor(req: IncomingMessage, res: ServerResponse | undefined, view: ProxyView) {
     this.#req = req;
     this.#res = res;
-    this.#socket = socket ?? req.socket;
     this.#view = view;
     this.method = req.method ?? "GET";
     [this.path, this.search] = splitTarget(req.url ?? "/");
@@ -127,7 +124,8 @@ export class NodeIncoming implements Incoming {
    */
   whenOver(listener: () => void): void {
     const res = this.#res;
-    const socket = this.#socket;
+    // A WebSocket handshake's request holds the upgraded connection too.
+    const socket = this.#req.socket;
     if (socket.destroyed || res?.closed === true) {
       listener();
       return;

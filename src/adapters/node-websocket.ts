@@ -6,17 +6,15 @@ import type { Duplex } from "node:stream";
 import type { WebSocket, WebSocketServer } from "ws";
 import type { App } from "../app.ts";
 import { type Outgoing, toWebResponse } from "../exchange.ts";
-import { CLOSE, type SocketPort } from "../websocket.ts";
+import { type AcceptOptions, CLOSE, type SocketPort } from "../websocket.ts";
 import { NodeIncoming, type ProxyOptions, proxyView } from "./node-incoming.ts";
+import { LINGER_MS } from "./server-answers.ts";
 
 /**
  * A connection whose sends have waited this many bytes in memory (a peer that reads slower than it is written to)
  * is closed: without it, a broadcast to a peer that stopped reading would hold every message for it.
  */
 const SEND_BACKLOG_BYTES = 16 * 1024 * 1024;
-
-/** How long a connection closed for a protocol error (an oversized message) stays open for its peer to read why. */
-const LINGER_MS = 5000;
 
 /**
  * The port of an accepted `ws` connection. Sends never reject: a message that cannot be written (the peer has
@@ -127,9 +125,9 @@ export class NodeWebSockets {
       });
       return;
     }
-    const incoming = new NodeIncoming(req, undefined, this.#view, socket);
+    const incoming = new NodeIncoming(req, undefined, this.#view);
     const { sendTimeout } = this.#app.limits;
-    const accept = ({ messageLimit }: { messageLimit: number }) =>
+    const accept = ({ messageLimit }: AcceptOptions) =>
       new Promise<SocketPort>((resolve, reject) => {
         // ws answers a malformed handshake itself (400) and drops a client that left: it then never calls back.
         const left = () => reject(new Error("The WebSocket handshake did not complete"));
@@ -177,8 +175,7 @@ export class NodeWebSockets {
  * already sent the close frame (1009, 1007, 1002) and ended its side. The connection is then left unread (ws
  * would read and drop whatever the peer still sends, and a peer sending a huge frame would have the server
  * allocate all of it as garbage) and closed {@link LINGER_MS} later, once the peer has had time to read the close
- * code: closing at once, with its bytes unread, would send a reset that can make the peer's kernel drop the close
- * frame before the peer reads it. The error is the peer's, not the server's: nothing is logged.
+ * code. The error is the peer's, not the server's: nothing is logged.
  */
 function watchProtocolErrors(ws: WebSocket, socket: Duplex, messageLimit: number): void {
   // ws closes an oversized message's connection with 1009 and no reason; the reason says what the limit is, as

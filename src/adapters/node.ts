@@ -14,7 +14,7 @@ import { type AccessEntry, type AppLogger, clientAddress, formatAccess, type Log
 import { FastLane } from "./fast-lane.ts";
 import { closeAfter, isClosing, NodeIncoming, type ProxyOptions, proxyView } from "./node-incoming.ts";
 import { NodeWebSockets } from "./node-websocket.ts";
-import { closingAnswerText, HEADERS_TOO_LARGE_BODY, healthAnswer } from "./server-answers.ts";
+import { closingAnswerText, HEADERS_TOO_LARGE_BODY, healthAnswer, LINGER_MS } from "./server-answers.ts";
 
 export type { ProxyOptions } from "./node-incoming.ts";
 
@@ -127,9 +127,6 @@ export function toNodeListener(
 ): (req: IncomingMessage, res: ServerResponse) => void {
   return createListener(app, options, undefined);
 }
-
-/** How long a connection refused mid-body goes on reading (and dropping) what its client still sends. */
-const LINGER_MS = 5000;
 
 /** Whether a request's body is still on its way: it announced one, and not all of it has been received. */
 function isReceiving(req: IncomingMessage): boolean {

@@ -17,6 +17,13 @@ export function healthAnswer(draining: boolean): PlainResponse {
   return draining ? DRAINING : HEALTHY;
 }
 
+/**
+ * How long a connection the server refused stays open for its client to read why (a 413 sent before the body
+ * arrived, a WebSocket close frame), before it is closed. Closing at once, with the client's bytes unread, sends a
+ * reset, and a reset can make the client's kernel drop the answer before the client reads it.
+ */
+export const LINGER_MS = 5000;
+
 export const HEADERS_TOO_LARGE_BODY = '{"detail":"Request Header Fields Too Large"}';
 
 /** A refusal of the connection's bytes (a parser error, a silent client), by Node's error code: status, reason, body. */

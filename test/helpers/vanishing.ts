@@ -1,14 +1,14 @@
 // Clients that vanish, and the server they vanish from: a real `brisk serve` child with its own empty TMPDIR, the
 // count of its open file descriptors, the checks made after a hostile loop (still alive, still answering, nothing
 // left open or on disk, nothing critical logged), a bounded pool to run hundreds of clients through, the ways a raw
-// socket can go (destroy, reset, half-close), and WebSocket client frames written by hand.
+// socket can go (destroy, reset, half-close).
 import assert from "node:assert/strict";
 import { readdirSync, readlinkSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DEADLINE_MS, type RawSocket } from "../hostile/raw-socket.ts";
 import { killGroup, type Launched, launch, tempDir, waitForStdout } from "./cli.ts";
-import { seededRandom } from "./random.ts";
+import { Random } from "./random.ts";
 
 /** The seed of every random choice; `BRISK_DISCONNECTS_SEED=<n>` replays a failed run. */
 export const SEED: number = Number(process.env.BRISK_DISCONNECTS_SEED ?? 0x5eed_0016);
@@ -17,34 +17,6 @@ export const SEED: number = Number(process.env.BRISK_DISCONNECTS_SEED ?? 0x5eed_
 export const FD_MARGIN = 3;
 /** How long the descriptors may take to come back: a generous upper bound, not a measurement. */
 export const FD_DEADLINE_MS = 10_000;
-
-/** A seeded generator with the helpers the clients draw from. */
-export class Random {
-  readonly #next: () => number;
-  constructor(seed: number) {
-    this.#next = seededRandom(seed);
-  }
-  /** In [0, 1). */
-  float(): number {
-    return this.#next();
-  }
-  /** An integer in [min, max]. */
-  int(min: number, max: number): number {
-    return min + Math.floor(this.#next() * (max - min + 1));
-  }
-  pick<T>(values: readonly T[]): T {
-    return values[Math.floor(this.#next() * values.length)]!;
-  }
-  chance(p: number): boolean {
-    return this.#next() < p;
-  }
-  /** Printable text of `length` characters. */
-  text(length: number): string {
-    let text = "";
-    for (let i = 0; i < length; i++) text += String.fromCharCode(this.int(0x20, 0x7e));
-    return text;
-  }
-}
 
 /** The generator of client `index` of the loop named `label`: the same on every run of the same seed. */
 export function clientRandom(label: string, index: number): Random {
