@@ -1,6 +1,12 @@
 #!/usr/bin/env node
-// The `brisk` command. It runs brisk's compiled code (dist/, built by `npm run build`, which `npm install` runs);
-// loading a TypeScript entrypoint registers tsx first (src/cli/entrypoint.ts).
+// The `brisk` command. It runs brisk's compiled code (dist/, built by `npm run build`, which `npm start`, `npm test`
+// and `npm pack` run); loading a TypeScript entrypoint registers tsx first (src/cli/entrypoint.ts).
+
+// Stack traces through source maps, turned on before any of brisk is loaded: brisk's frames then name its src/
+// files and lines (the package ships both), and so do an app's compiled from TypeScript with maps. It costs
+// about a megabyte while no error is formatted.
+process.setSourceMapsEnabled(true);
+
 let cli;
 try {
   cli = await import("../dist/cli/main.js");

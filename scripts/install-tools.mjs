@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 
-const FOLDERS = ["bench", "tools/openapi-client"];
+const FOLDERS = ["bench", "tools/openapi-client", "tools/typescript-versions"];
 
 const asked = process.argv.slice(2);
 for (const folder of asked) {

@@ -1,3 +1,4 @@
+import type { BodyInit } from "./internal/web-types.ts";
 /**
  * The request and response as they pass between an adapter (Node's `http`, the web `fetch` interface) and the core.
  * Plain shapes rather than web `Request`/`Response` objects, so the Node adapter builds none it does not need.

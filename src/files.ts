@@ -8,6 +8,7 @@ import { HTTPException } from "./errors.ts";
 import type { Outgoing } from "./exchange.ts";
 import { mediaTypeOf } from "./internal/mime.ts";
 import { type ByteRange, parseRanges } from "./internal/ranges.ts";
+import type { HeadersInit } from "./internal/web-types.ts";
 import { appendHeaders, dedupeContentType, Reply } from "./responses.ts";
 
 /** Options of {@link file}. */

@@ -6,7 +6,7 @@ import { BriskError } from "./errors.ts";
  * what it holds, by augmenting this interface:
  *
  * @example
- * declare module "brisk" {
+ * declare module "briskjs" {
  *   interface State { db: Pool }
  * }
  * const app = new App({ lifespan: async function* () { const db = await connect(); yield { db }; await db.end(); } });

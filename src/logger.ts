@@ -67,6 +67,11 @@ export function configureLogging(options: {
   if (options.write !== undefined) settings.write = options.write;
 }
 
+/** The default logger's format, which the `brisk` command's own lines follow too (src/cli/say.ts). */
+export function logFormat(): LogFormat {
+  return settings.format;
+}
+
 export function isLogLevel(value: string): value is LogLevel {
   return Object.hasOwn(LEVELS, value);
 }
@@ -82,12 +87,12 @@ export function escapeControls(text: string): string {
   return escaped.replace(CONTROL, (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
 
-function stackOf(error: unknown): string {
+export function stackOf(error: unknown): string {
   return error instanceof Error ? (error.stack ?? String(error)) : String(error);
 }
 
 /** A JSON line; JSON escapes C0 controls itself, and C1 controls are escaped here too. */
-function jsonLine(fields: Record<string, unknown>): string {
+export function jsonLine(fields: Record<string, unknown>): string {
   return JSON.stringify({ time: new Date().toISOString(), ...fields }).replace(
     /[\u007f-\u009f]/g,
     (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`,

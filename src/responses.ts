@@ -1,4 +1,5 @@
 import type { Outgoing } from "./exchange.ts";
+import type { HeadersInit } from "./internal/web-types.ts";
 import type { CookieOptions } from "./route.ts";
 
 /** A response body: text or bytes in memory, or a stream produced while it is sent. */

@@ -5,6 +5,7 @@ import { BriskError } from "./errors.ts";
 import type { Incoming, Outgoing } from "./exchange.ts";
 import { openFile, sendOpenFile } from "./files.ts";
 import { detailResponse } from "./handle.ts";
+import type { HeadersInit } from "./internal/web-types.ts";
 
 /** Options of {@link staticFiles}. */
 export interface StaticFilesOptions {

@@ -3,6 +3,7 @@ import { fromWebRequest } from "./adapters/fetch.ts";
 import type { App } from "./app.ts";
 import type { Dependency } from "./dependency.ts";
 import { toWebResponse } from "./exchange.ts";
+import type { BodyInit } from "./internal/web-types.ts";
 import type { PathParams } from "./path.ts";
 import { CLOSE, type CloseInfo, type SocketPort } from "./websocket.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { App } from "brisk";
+import { App } from "briskjs";
 import { z } from "zod";
 
 // Schemas with async refinements or transforms cannot be validated synchronously; brisk runs them asynchronously

@@ -7,7 +7,7 @@ import { afterEach, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
 import { Validator } from "@seriousme/openapi-schema-validator";
-import { dependency } from "brisk";
+import { dependency } from "briskjs";
 import { app } from "../examples/auth/app.ts";
 import { settings } from "../examples/auth/config.ts";
 import { db, Session, sessionCounts } from "../examples/auth/database.ts";

@@ -17,7 +17,7 @@ import {
 import type { AddressInfo } from "node:net";
 import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
-import { type Listening, listen } from "brisk";
+import { type Listening, listen } from "briskjs";
 import { EventSource } from "undici";
 import WebSocket from "ws";
 import { app } from "../examples/chat/app.ts";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { setImmediate as tick } from "node:timers/promises";
 import { Validator } from "@seriousme/openapi-schema-validator";
-import { App, dependency, HTTPException, isBriskError, type Listening, listen } from "brisk";
+import { App, dependency, HTTPException, isBriskError, type Listening, listen } from "briskjs";
 import { z } from "zod";
 import { call, expectJson, recordingLogger } from "./helpers/app.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { App, type AppOptions } from "brisk";
+import { App, type AppOptions } from "briskjs";
 import { z } from "zod";
 import { call } from "./helpers/app.ts";
 

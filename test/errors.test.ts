@@ -11,7 +11,7 @@ import {
   RequestValidationError,
   ResponseValidationError,
   type ValidationIssue,
-} from "brisk";
+} from "briskjs";
 import { z } from "zod";
 
 interface Result {

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { after, describe, test } from "node:test";
-import { App, redirect, stream } from "brisk";
+import { App, redirect, stream } from "briskjs";
 import { z } from "zod";
 import { LANE_BODY_BYTES } from "../src/adapters/request-head.ts";
 import {

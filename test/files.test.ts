@@ -10,7 +10,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { App, BriskError, file, type Listening, listen, staticFiles } from "brisk";
+import { App, BriskError, file, type Listening, listen, staticFiles } from "briskjs";
 import { hasDotSegment } from "../src/internal/percent.ts";
 import { call, expectJson } from "./helpers/app.ts";
 import { seededRandom } from "./helpers/random.ts";

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { App, dependency, stream } from "brisk";
+import { App, dependency, stream } from "briskjs";
 import { z } from "zod";
 import { call } from "./helpers/app.ts";
 

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
-import { App, type Listening, listen } from "brisk";
+import { App, type Listening, listen } from "briskjs";
 
 /** Sends raw bytes and returns what comes back until the server closes or a moment has passed. */
 function exchange(port: number, request: string): Promise<string> {

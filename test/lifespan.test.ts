@@ -4,7 +4,16 @@ import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { App, dependency, isBriskError, type Lifespan, type Logger, listen, Router, type State } from "brisk";
+import {
+  App,
+  dependency,
+  isBriskError,
+  type Lifespan,
+  type Logger,
+  listen,
+  Router,
+  type State,
+} from "briskjs";
 import { call, expectJson } from "./helpers/app.ts";
 import {
   closeServer,

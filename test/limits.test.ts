@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { after, afterEach, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { App, type AppOptions, isBriskError, type Listening, listen } from "brisk";
+import { App, type AppOptions, isBriskError, type Listening, listen } from "briskjs";
 import { z } from "zod";
 import { type Limits, resolveLimits } from "../src/limits.ts";
 import { recordingLogger } from "./helpers/app.ts";

@@ -11,7 +11,7 @@ import {
   formatAccess,
   type Logger,
   listen,
-} from "brisk";
+} from "briskjs";
 import { escapeControls } from "../src/logger.ts";
 import { call } from "./helpers/app.ts";
 import { exitCode, freePort, launch, REPO, waitForStdout } from "./helpers/cli.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { App } from "brisk";
+import { App } from "briskjs";
 
 // The matcher groups parameterized routes by their first segment for speed; registration order must still decide
 // between a route with a literal first segment and one whose first segment is a parameter.

@@ -11,7 +11,7 @@ import {
   type Logger,
   type Middleware,
   trustedHost,
-} from "brisk";
+} from "briskjs";
 import { z } from "zod";
 import { call } from "./helpers/app.ts";
 

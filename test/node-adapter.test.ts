@@ -3,7 +3,7 @@ import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { App, type Listening, listen } from "brisk";
+import { App, type Listening, listen } from "briskjs";
 import { z } from "zod";
 import { recordingLogger } from "./helpers/app.ts";
 import { seededRandom } from "./helpers/random.ts";

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { Validator } from "@seriousme/openapi-schema-validator";
-import { App, form, multipart, upload } from "brisk";
+import { App, form, multipart, upload } from "briskjs";
 import { z } from "zod";
 import { app as greetings } from "../examples/greetings/app.ts";
 import { app as items } from "../examples/items/app.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { StandardJSONSchemaV1, StandardSchemaV1 } from "@standard-schema/spec";
-import { App, isBriskError } from "brisk";
+import { App, isBriskError } from "briskjs";
 import { z } from "zod";
 
 type Json = Record<string, unknown>;

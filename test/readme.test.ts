@@ -1,5 +1,5 @@
-// The README's runnable examples: every ```ts block that imports "brisk/testing" is a complete program, run as
-// it is written. The blocks are written inside the repository, so that "brisk" resolves to this package.
+// The README's runnable examples: every ```ts block that imports "briskjs/testing" is a complete program, run as
+// it is written. The blocks are written inside the repository, so that "briskjs" resolves to this package.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -34,7 +34,7 @@ interface Snippet {
   readonly code: string;
 }
 
-/** The ```ts blocks that import "brisk/testing", with the heading each stands under. */
+/** The ```ts blocks that import "briskjs/testing", with the heading each stands under. */
 function runnableSnippets(markdown: string): Snippet[] {
   const snippets: Snippet[] = [];
   let section = "";
@@ -51,7 +51,7 @@ function runnableSnippets(markdown: string): Snippet[] {
       }
     } else if (line.trimEnd() === open.fence) {
       const code = open.lines.join("\n");
-      if (open.ts && /from\s+["']brisk\/testing["']/.test(code))
+      if (open.ts && /from\s+["']briskjs\/testing["']/.test(code))
         snippets.push({ section, heading, code: `${code}\n` });
       open = undefined;
     } else open.lines.push(line);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { App, dependency, HTTPException, json, type OpenApiDocument, Router } from "brisk";
+import { App, dependency, HTTPException, json, type OpenApiDocument, Router } from "briskjs";
 import { z } from "zod";
 import { call, expectJson } from "./helpers/app.ts";
 

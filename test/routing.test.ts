@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { StandardSchemaV1 } from "@standard-schema/spec";
-import { App, html, json, redirect, text } from "brisk";
+import { App, html, json, redirect, text } from "briskjs";
 import { z } from "zod";
 import { call, expectJson } from "./helpers/app.ts";
 

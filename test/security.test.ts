@@ -17,7 +17,7 @@ import {
   passwordForm,
   Router,
   withScopes,
-} from "brisk";
+} from "briskjs";
 import { z } from "zod";
 import { expectJson } from "./helpers/app.ts";
 

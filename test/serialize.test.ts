@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { App } from "brisk";
+import { App } from "briskjs";
 import { z } from "zod";
 
 // The response body is written by a serializer generated from the response schema; whatever it writes must be

@@ -7,7 +7,7 @@ import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { connect, type Socket } from "node:net";
 import { after, describe, test } from "node:test";
 import { setImmediate as nextTurn } from "node:timers/promises";
-import { App, type Listening, listen, multipart, upload } from "brisk";
+import { App, type Listening, listen, multipart, upload } from "briskjs";
 import WebSocket from "ws";
 import { z } from "zod";
 import { STEP_MS, waitFor } from "./helpers/processes.ts";

@@ -6,7 +6,7 @@ import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { App, dependency, type Listening, listen, stream } from "brisk";
+import { App, dependency, type Listening, listen, stream } from "briskjs";
 import { EventSource } from "undici";
 import { z } from "zod";
 import { call, recordingLogger } from "./helpers/app.ts";

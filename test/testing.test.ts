@@ -1,8 +1,8 @@
 // brisk/testing: the in-process test client, its request options, its lifespan and its dependency overrides.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { App, dependency, redirect } from "brisk";
-import { testClient } from "brisk/testing";
+import { App, dependency, redirect } from "briskjs";
+import { testClient } from "briskjs/testing";
 import { expectJson } from "./helpers/app.ts";
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;

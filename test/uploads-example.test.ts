@@ -10,7 +10,7 @@ import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { type Listening, listen } from "brisk";
+import { type Listening, listen } from "briskjs";
 import { hasDotSegment } from "../src/internal/percent.ts";
 
 // The example reads UPLOADS_DIR when it is imported: a fresh directory inside a fresh parent, so that a test can

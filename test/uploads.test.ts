@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { App, form, type Listening, listen, multipart, type UploadFile, upload } from "brisk";
+import { App, form, type Listening, listen, multipart, type UploadFile, upload } from "briskjs";
 import { z } from "zod";
 import { expectJson, recordingLogger } from "./helpers/app.ts";
 import { isRunning, killOnExit, type Spawned, start, stop, waitFor } from "./helpers/processes.ts";

@@ -19,8 +19,8 @@ import {
   listen,
   Router,
   WebSocketGroup,
-} from "brisk";
-import { testClient, WebSocketRefused } from "brisk/testing";
+} from "briskjs";
+import { testClient, WebSocketRefused } from "briskjs/testing";
 import { type ClientOptions, WebSocket } from "ws";
 import { z } from "zod";
 import { residentBytes } from "../bench/lib/process.ts";

@@ -1,6 +1,6 @@
 // The brisk bench app, declared exactly like examples/: Zod schemas for input and `response` schemas for output.
 // Served by brisk.ts; bench/inprocess.ts drives it without sockets.
-import { App, HTTPException } from "brisk";
+import { App, HTTPException } from "briskjs";
 import { z } from "zod";
 import { greetingList, greetings, ItemStore } from "./common.ts";
 

@@ -1,5 +1,5 @@
 // brisk: the app of brisk-app.ts, served over node:http.
-import { listen } from "brisk";
+import { listen } from "briskjs";
 import { app } from "./brisk-app.ts";
 import { HOST, port, ready } from "./common.ts";
 

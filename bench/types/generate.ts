@@ -19,7 +19,7 @@ function shapes(i: number, coerce: boolean): { query: string; body: string | und
 
 export function briskApp(routes: number): string {
   const lines = [
-    'import { App } from "brisk";',
+    'import { App } from "briskjs";',
     'import { z } from "zod";',
     "",
     'export const app: App = new App({ title: "types" });',

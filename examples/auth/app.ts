@@ -1,7 +1,7 @@
 // An authenticated API: sign in with a username and password (OAuth2's password flow) for a signed, expiring
 // bearer token, read your own data with it; an administrator's API key for the statistics. Only node:crypto: no
 // third-party auth service. See "Example: an authenticated API" in the README.
-import { App, cors, gzip, HTTPException, passwordForm } from "brisk";
+import { App, cors, gzip, HTTPException, passwordForm } from "briskjs";
 import { z } from "zod";
 import { db } from "./database.ts";
 import { authenticate, requireAdmin } from "./security.ts";

@@ -1,7 +1,7 @@
 // A stand-in for a database: the users and items of users.json in memory, reached through a session that the `db`
 // dependency opens for each request and closes after the response, as a connection pool's would be.
 import { readFileSync } from "node:fs";
-import { type Dependency, dependency } from "brisk";
+import { type Dependency, dependency } from "briskjs";
 
 /** A user as stored, password hash included: never returned as it is (the routes' response schemas filter it). */
 export interface UserRecord {

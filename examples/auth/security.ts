@@ -1,6 +1,6 @@
 // Who is asking: the signed-in user (OAuth2 password flow, bearer tokens) and the administrator (an API key).
 import { createHash, timingSafeEqual } from "node:crypto";
-import { apiKey, type Dependency, dependency, HTTPException, oauth2PasswordBearer } from "brisk";
+import { apiKey, type Dependency, dependency, HTTPException, oauth2PasswordBearer } from "briskjs";
 import { settings } from "./config.ts";
 import { db, type Session, type UserRecord } from "./database.ts";
 import { DUMMY_HASH, verifyPassword } from "./passwords.ts";

@@ -1,5 +1,5 @@
 // The signed-in user's own data.
-import { Router } from "brisk";
+import { Router } from "briskjs";
 import { z } from "zod";
 import { db } from "./database.ts";
 import { currentUser } from "./security.ts";

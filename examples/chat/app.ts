@@ -1,7 +1,7 @@
 // A chat: rooms of messages sent over a WebSocket or posted as JSON, and read as they come over Server-Sent Events.
 // GET / is a page that uses both. Rooms live in memory. See "Example: chat" in the README.
 import { readFileSync } from "node:fs";
-import { App, HTTPException, html } from "brisk";
+import { App, HTTPException, html } from "briskjs";
 import { z } from "zod";
 import { room as findRoom, MAX_ROOMS } from "./rooms.ts";
 

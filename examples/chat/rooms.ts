@@ -1,6 +1,6 @@
 // Chat rooms held in memory: each keeps its recent messages and hands every new one to its WebSockets and its
 // event-stream subscribers.
-import { WebSocketGroup } from "brisk";
+import { WebSocketGroup } from "briskjs";
 
 /** A message as stored and sent: its id increases within the room. */
 export interface StoredMessage {

@@ -1,6 +1,6 @@
 // The seed's greetings API: a read-only list of greetings by language, loaded from a file.
 import { readFileSync } from "node:fs";
-import { App, HTTPException } from "brisk";
+import { App, HTTPException } from "briskjs";
 import { z } from "zod";
 
 // A Map, so that /greetings/constructor finds nothing rather than one of Object's own properties.

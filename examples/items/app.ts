@@ -1,5 +1,5 @@
 // A validated in-memory API: create items, page through them, fetch one by id, delete one.
-import { App, HTTPException } from "brisk";
+import { App, HTTPException } from "briskjs";
 import { z } from "zod";
 
 const Item = z

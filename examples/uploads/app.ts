@@ -7,7 +7,7 @@ import { open, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { App, file, multipart, staticFiles, type UploadFile, upload } from "brisk";
+import { App, file, multipart, staticFiles, type UploadFile, upload } from "briskjs";
 import { z } from "zod";
 
 const directory = process.env.UPLOADS_DIR ?? mkdtempSync(join(tmpdir(), "brisk-uploads-"));

@@ -2,6 +2,7 @@ import { HTTPException } from "../errors.ts";
 import type { Incoming } from "../exchange.ts";
 import { AfterResponseQueue } from "../internal/after-response.ts";
 import { splitTarget } from "../internal/target.ts";
+import type { BodyInit, ReadResult } from "../internal/web-types.ts";
 
 /** A web request body as it arrives, failing with 413 past `limit` bytes; a reader that stops early cancels it. */
 export async function* streamWebBody(
@@ -16,7 +17,7 @@ export async function* streamWebBody(
   let ended = false;
   try {
     for (;;) {
-      let step: ReadableStreamReadResult<Uint8Array>;
+      let step: ReadResult;
       try {
         step = await reader.read();
       } catch {

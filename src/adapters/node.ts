@@ -9,6 +9,7 @@ import { byteLength, type Outgoing } from "../exchange.ts";
 import { drained } from "../internal/drained.ts";
 import { BAD_HOST_DETAIL, isValidHost } from "../internal/host.ts";
 import { isWebResponse } from "../internal/web-response.ts";
+import type { ReadResult } from "../internal/web-types.ts";
 import type { ResolvedLimits } from "../limits.ts";
 import { type AccessEntry, type AppLogger, clientAddress, formatAccess, type Logger } from "../logger.ts";
 import { FastLane } from "./fast-lane.ts";
@@ -94,7 +95,7 @@ async function writeWebResponse(
   if (isEvents) eventStreams?.add(end);
   // Node holds the headers back until the first chunk: a stream with nothing to say yet (a quiet event stream)
   // gets them sent at once, so the client knows the request was answered.
-  let first: ReadableStreamReadResult<Uint8Array> | undefined;
+  let first: ReadResult | undefined;
   const reading = reader.read().then((step) => (first = step));
   reading.catch(() => {});
   await new Promise((resolve) => setImmediate(resolve));

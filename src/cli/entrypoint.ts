@@ -15,18 +15,38 @@ let typeScriptImporter: Promise<Importer> | undefined;
  * "type": "module" makes .ts files CommonJS). Only a TypeScript entrypoint needs it; a compiled one runs on plain
  * Node, without tsx's hooks thread and its toll on every module loaded (together about 30 MB of memory).
  *
+ * tsx is an optional peer of brisk, installed by the app that serves TypeScript: an app compiled to JavaScript
+ * installs no TypeScript tooling. Without tsx, a Node that strips types itself (`process.features.typescript`,
+ * Node 22.18 and 23.6 on) loads the module alone; any other says which package to install.
+ *
  * The entrypoint is then imported by a module loaded after the registration: imported from brisk's own modules,
  * loaded before it, a CommonJS .ts module's named exports go missing (tsx 4 on Node 20).
  */
-function typeScriptImport(): Promise<Importer> {
+function typeScriptImport(file: string): Promise<Importer> {
   typeScriptImporter ??= (async () => {
-    const [esm, commonJs] = await Promise.all([import("tsx/esm/api"), import("tsx/cjs/api")]);
+    let esm: typeof import("tsx/esm/api");
+    let commonJs: typeof import("tsx/cjs/api");
+    try {
+      [esm, commonJs] = await Promise.all([import("tsx/esm/api"), import("tsx/cjs/api")]);
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== "ERR_MODULE_NOT_FOUND") throw error;
+      if (stripsTypes()) return (url: string) => import(url) as Promise<Record<string, unknown>>;
+      throw new EntrypointError(
+        `${file} is TypeScript, which Node ${process.version} cannot load by itself: install tsx ` +
+          "(npm install --save-dev tsx) to serve it, or serve the compiled JavaScript",
+      );
+    }
     commonJs.register();
     esm.register();
     const importer = "data:text/javascript,export default (url) => import(url);";
     return ((await import(importer)) as { default: Importer }).default;
   })();
   return typeScriptImporter;
+}
+
+/** Whether this Node loads TypeScript itself, by stripping the types. */
+function stripsTypes(): boolean {
+  return Boolean((process.features as { typescript?: unknown }).typescript);
 }
 
 /** A `module:export` that cannot be loaded; the message is one line naming what was tried. */
@@ -74,7 +94,7 @@ export async function loadEntrypoint(reference: string, directory: string = proc
   }
   const url = pathToFileURL(file).href;
   const namespace = TYPESCRIPT.test(file)
-    ? await (await typeScriptImport())(url)
+    ? await (await typeScriptImport(file))(url)
     : ((await import(url)) as Record<string, unknown>);
   let value: unknown = namespace;
   for (const part of exportName === "" ? [] : exportName.split(".")) {

@@ -1,14 +1,35 @@
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { isBriskError } from "../errors.ts";
 import { configureLogging, isLogLevel } from "../logger.ts";
 import { EntrypointError, loadEntrypoint } from "./entrypoint.ts";
 import { serveWithReload } from "./reload.ts";
+import { say } from "./say.ts";
 import { serve } from "./serve.ts";
 import { isWorker, superviseWorkers } from "./workers.ts";
 
-const USAGE = `Usage: brisk serve <module>:<export> [options]
+/** The package's root: package.json, docs/ and bin/ are found from it, from src/ and dist/ alike. */
+const PACKAGE_ROOT = dirname(createRequire(import.meta.url).resolve("briskjs/package.json"));
+
+/** `brisk --version`: the command's version, the package it comes from, and the runtime. */
+function versionLine(): string {
+  const { name, version } = JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as {
+    name: string;
+    version: string;
+  };
+  return `brisk ${version} (${name}) on Node ${process.version}`;
+}
+
+/** Where the design decisions are, as a path from the current directory: docs/ is part of the package. */
+function decisionsPath(): string {
+  return relative(process.cwd(), join(PACKAGE_ROOT, "docs", "decisions.md"));
+}
+
+const usage = () => `Usage: brisk serve <module>:<export> [options]
        brisk openapi <module>:<export> [-o <file>]
+       brisk --version
 
 serve     serves a brisk App over HTTP, like uvicorn serves an ASGI app
 openapi   prints the App's OpenAPI document (or writes it to <file>)
@@ -36,12 +57,14 @@ Options of serve:
   --access-log        a line per request: client, request, status, bytes, duration (the
                       default; --no-access-log turns it off)
   --no-fast-lane      read every request with Node's http parser, not only those outside the
-                      fast lane's plain HTTP/1.1 subset (see docs/decisions.md)
+                      fast lane's plain HTTP/1.1 subset (see ${decisionsPath()})
   --reload            restart when a source file changes (development)
-  -h, --help          show this help`;
+  -h, --help          show this help
+
+Documentation: ${join(relative(process.cwd(), PACKAGE_ROOT) || ".", "README.md")}`;
 
 function fail(message: string): never {
-  console.error(`brisk: ${message}`);
+  say("error", message);
   process.exit(1);
 }
 
@@ -80,16 +103,29 @@ function parseWorkers(text: string): number {
 export async function main(argv: readonly string[]): Promise<void> {
   const [command, ...rest] = argv;
   if (command === undefined || command === "-h" || command === "--help" || command === "help") {
-    console.log(USAGE);
+    console.log(usage());
+    return;
+  }
+  if (command === "--version" || command === "-v" || command === "version") {
+    console.log(versionLine());
     return;
   }
   if (command === "openapi") return printOpenApi(rest);
   if (command !== "serve") fail(`unknown command "${command}"; try "brisk --help"`);
   const { values, positionals } = parseOrFail(() => parseServeArgs(rest));
   if (values.help) {
-    console.log(USAGE);
+    console.log(usage());
     return;
   }
+  // The log's format first: every line after this one, the command's own included, is in it.
+  const logFormat = values["log-format"] ?? "text";
+  if (logFormat !== "text" && logFormat !== "json")
+    fail(`--log-format must be text or json, got "${logFormat}"`);
+  configureLogging({ format: logFormat });
+  const logLevel = values["log-level"] ?? "info";
+  if (!isLogLevel(logLevel))
+    fail(`--log-level must be debug, info, warning, error or critical, got "${logLevel}"`);
+  configureLogging({ level: logLevel });
   const entrypoint = onlyEntrypoint(positionals, "serve");
   const host = values.host ?? "127.0.0.1";
   const port = parsePort(values.port ?? "8000");
@@ -110,13 +146,6 @@ export async function main(argv: readonly string[]): Promise<void> {
   if (values["access-log"] && values["no-access-log"]) {
     fail("--access-log and --no-access-log contradict each other");
   }
-  const logLevel = values["log-level"] ?? "info";
-  if (!isLogLevel(logLevel))
-    fail(`--log-level must be debug, info, warning, error or critical, got "${logLevel}"`);
-  const logFormat = values["log-format"] ?? "text";
-  if (logFormat !== "text" && logFormat !== "json")
-    fail(`--log-format must be text or json, got "${logFormat}"`);
-  configureLogging({ level: logLevel, format: logFormat });
   const accessLog = !values["no-access-log"];
   const fastLane = !values["no-fast-lane"];
   if (values.reload && workers > 1) fail("--reload and --workers cannot be combined");
@@ -134,9 +163,12 @@ export async function main(argv: readonly string[]): Promise<void> {
   }
   if (workers > 1 && !isWorker()) {
     const code = await superviseWorkers(workers, (url) =>
-      console.log(`brisk: serving ${entrypoint} at ${url} with ${workers} workers`),
+      say("info", `serving ${entrypoint} at ${url} with ${workers} workers`, {
+        stdout: true,
+        fields: { url },
+      }),
     );
-    if (code === 0) console.error("brisk: stopped");
+    if (code === 0) say("info", "stopped");
     process.exit(code);
   }
   try {
@@ -157,8 +189,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     if (isBriskError(error) && error.code === "BRISK_INVALID_OPTION") fail(error.message);
     if (isAddressInUse(error)) fail(`${host}:${port} is already in use`);
     // The app's own code failed while loading or starting: its stack is what the developer needs.
-    console.error(`brisk: could not start "${entrypoint}":`);
-    console.error(error);
+    say("critical", `could not start "${entrypoint}":`, { error });
     process.exit(1);
   }
 }
@@ -198,7 +229,7 @@ function isAddressInUse(error: unknown): boolean {
 async function printOpenApi(args: string[]): Promise<void> {
   const { values, positionals } = parseOrFail(() => parseOpenApiArgs(args));
   if (values.help) {
-    console.log(USAGE);
+    console.log(usage());
     return;
   }
   const entrypoint = onlyEntrypoint(positionals, "openapi");
@@ -208,8 +239,7 @@ async function printOpenApi(args: string[]): Promise<void> {
     text = `${JSON.stringify(app.openapi(), null, 2)}\n`;
   } catch (error) {
     if (error instanceof EntrypointError || isBriskError(error)) fail((error as Error).message);
-    console.error(`brisk: could not load "${entrypoint}":`);
-    console.error(error);
+    say("critical", `could not load "${entrypoint}":`, { error });
     process.exit(1);
   }
   if (values.output === undefined) process.stdout.write(text);

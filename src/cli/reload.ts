@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { watch } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { say } from "./say.ts";
 
 const IGNORED = /(^|[/\\])(node_modules|\.git)([/\\]|$)/;
 const WATCHED = /\.(m?[jt]s|json)$/;
@@ -12,7 +13,7 @@ const WATCHED = /\.(m?[jt]s|json)$/;
  */
 export function serveWithReload(args: readonly string[], directory: string): void {
   // Found through the package itself, so that this works from src/ and from the bundled dist/ alike.
-  const root = dirname(createRequire(import.meta.url).resolve("brisk/package.json"));
+  const root = dirname(createRequire(import.meta.url).resolve("briskjs/package.json"));
   const cli = join(root, "bin", "brisk.mjs");
   let child: ChildProcess | undefined;
   let restarting = false;
@@ -36,7 +37,7 @@ export function serveWithReload(args: readonly string[], directory: string): voi
     clearTimeout(timer);
     // Editors write a file in several steps; restart once they are done.
     timer = setTimeout(() => {
-      console.error(`brisk: ${file} changed, restarting`);
+      say("info", `${file} changed, restarting`);
       if (child === undefined) return start();
       restarting = true;
       child.kill("SIGTERM");

@@ -2,6 +2,7 @@ import { type Listening, listen, type ProxyOptions } from "../adapters/node.ts";
 import type { App } from "../app.ts";
 import { type AppLogger, consoleLogger } from "../logger.ts";
 import { loadEntrypoint } from "./entrypoint.ts";
+import { say } from "./say.ts";
 
 /** Options of `brisk serve`. */
 export interface ServeOptions extends ProxyOptions {
@@ -47,12 +48,11 @@ export async function serve(options: ServeOptions): Promise<void> {
     if (server === undefined) process.exit(exitCode);
     server.close().then(
       () => {
-        if (announce && exitCode === 0) console.error("brisk: stopped");
+        if (announce && exitCode === 0) say("info", "stopped");
         process.exit(exitCode);
       },
       (error: unknown) => {
-        console.error("brisk: the app's shutdown failed:");
-        console.error(error);
+        say("critical", "the app's shutdown failed:", { error });
         process.exit(1);
       },
     );
@@ -66,10 +66,10 @@ export async function serve(options: ServeOptions): Promise<void> {
 
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {
-      console.error(`brisk: ${signal} again, exiting now`);
+      say("warning", `${signal} again, exiting now`);
       process.exit(1);
     }
-    if (options.worker !== true) console.error(`brisk: ${signal} received, finishing in-flight requests`);
+    if (options.worker !== true) say("info", `${signal} received, finishing in-flight requests`);
     stop(0, options.worker !== true);
   };
   // Installed before the address is printed: whoever waits for that line may signal at once.
@@ -77,7 +77,10 @@ export async function serve(options: ServeOptions): Promise<void> {
   process.on("SIGTERM", onSignal);
   if (options.worker === true) return;
 
-  console.log(`brisk: serving ${options.entrypoint} at ${server.url}`);
+  say("info", `serving ${options.entrypoint} at ${server.url}`, {
+    stdout: true,
+    fields: { url: server.url },
+  });
   announceDocs(app.settings, server.url);
 }
 
@@ -111,5 +114,8 @@ function guardProcess(logger: () => AppLogger, drainAndExit: () => void): void {
 /** The docs line printed after the address, when the app serves docs. */
 export function announceDocs(settings: App["settings"], url: string): void {
   if (settings.openapiUrl !== null && settings.docsUrl !== null)
-    console.log(`brisk: docs at ${url}${settings.docsUrl ?? "/docs"}`);
+    say("info", `docs at ${url}${settings.docsUrl ?? "/docs"}`, {
+      stdout: true,
+      fields: { url: `${url}${settings.docsUrl ?? "/docs"}` },
+    });
 }

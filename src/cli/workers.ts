@@ -3,6 +3,7 @@
 // once every worker has drained.
 
 import cluster, { type Worker } from "node:cluster";
+import { say } from "./say.ts";
 
 /** A worker that lived this long was healthy: the next death restarts it at once again. */
 const STABLE_MS = 10_000;
@@ -45,7 +46,7 @@ export function superviseWorkers(count: number, onListening: (address: string) =
       }
       if (!announced) {
         // A worker that cannot even start (a broken app, a port in use) would fail the same way forever.
-        console.error("brisk: a worker exited before serving; stopping");
+        say("error", "a worker exited before serving; stopping");
         stopping = true;
         failed = true;
         if (started.size === 0) resolve(1);
@@ -54,8 +55,9 @@ export function superviseWorkers(count: number, onListening: (address: string) =
       }
       quickDeaths = lived >= STABLE_MS ? 0 : quickDeaths + 1;
       const delay = quickDeaths === 0 ? 0 : Math.min(FIRST_DELAY_MS * 2 ** (quickDeaths - 1), MAX_DELAY_MS);
-      console.error(
-        `brisk: worker ${worker.process.pid} exited (${signal ?? `code ${code}`}); starting another in ${delay} ms`,
+      say(
+        "warning",
+        `worker ${worker.process.pid} exited (${signal ?? `code ${code}`}); starting another in ${delay} ms`,
       );
       setTimeout(() => {
         if (!stopping) fork();
@@ -64,12 +66,12 @@ export function superviseWorkers(count: number, onListening: (address: string) =
 
     const stop = (signal: NodeJS.Signals) => {
       if (stopping) {
-        console.error(`brisk: ${signal} again, stopping the workers now`);
+        say("warning", `${signal} again, stopping the workers now`);
         for (const worker of started.keys()) worker.process.kill("SIGKILL");
         process.exit(1);
       }
       stopping = true;
-      console.error(`brisk: ${signal} received, the workers finish their in-flight requests`);
+      say("info", `${signal} received, the workers finish their in-flight requests`);
       if (started.size === 0) resolve(0);
       for (const worker of started.keys()) worker.process.kill("SIGTERM");
     };

@@ -34,8 +34,13 @@ const REDOC_INIT = `"use strict";
 })();
 `;
 
-const require = createRequire(import.meta.url);
-const packageDir = (name: string) => dirname(require.resolve(`${name}/package.json`));
+/**
+ * The prebuilt browser bundles live in the package's dist/ui/, copied there by the build (scripts/build.mjs) from
+ * swagger-ui-dist and redoc, whose own dependencies an app would otherwise install. The package finds its own
+ * root through its name, from src/ (in this repository) and from dist/ alike.
+ */
+const uiFile = (name: string) => () =>
+  join(dirname(createRequire(import.meta.url).resolve("briskjs/package.json")), "dist", "ui", name);
 
 /**
  * ReDoc 2's sidebar footer always shows Redocly's logo from their CDN, with no option to turn it off: served with
@@ -56,21 +61,21 @@ interface Source {
 /** Asset name → where its bytes come from. */
 const SOURCES: Readonly<Record<string, Source>> = {
   "swagger-ui-bundle.js": {
-    file: () => join(packageDir("swagger-ui-dist"), "swagger-ui-bundle.js"),
+    file: uiFile("swagger-ui-bundle.js"),
     type: JS,
   },
   "swagger-ui.css": {
-    file: () => join(packageDir("swagger-ui-dist"), "swagger-ui.css"),
+    file: uiFile("swagger-ui.css"),
     type: "text/css; charset=utf-8",
   },
-  "oauth2-redirect.js": { file: () => join(packageDir("swagger-ui-dist"), "oauth2-redirect.js"), type: JS },
+  "oauth2-redirect.js": { file: uiFile("oauth2-redirect.js"), type: JS },
   "favicon-32x32.png": {
-    file: () => join(packageDir("swagger-ui-dist"), "favicon-32x32.png"),
+    file: uiFile("favicon-32x32.png"),
     type: "image/png",
   },
   "swagger-init.js": { text: SWAGGER_INIT, type: JS },
   "redoc.standalone.js": {
-    file: () => join(packageDir("redoc"), "bundles", "redoc.standalone.js"),
+    file: uiFile("redoc.standalone.js"),
     patch: withoutRedocLogo,
     type: JS,
   },

@@ -2,6 +2,7 @@ import { promisify } from "node:util";
 import zlib from "node:zlib";
 import { BriskError } from "../errors.ts";
 import { parseMediaType } from "../internal/media-type.ts";
+import type { BodyInit } from "../internal/web-types.ts";
 import type { Middleware } from "../middleware.ts";
 import { appendVary, editHeaders } from "./headers.ts";
 

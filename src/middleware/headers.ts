@@ -1,3 +1,4 @@
+import type { HeadersInit } from "../internal/web-types.ts";
 /**
  * Header editing shared by the built-in middleware. A web `Response` may have immutable headers (one made by
  * `Response.redirect`, or a `fetch` result a route passes through), so edits go through {@link editHeaders}.

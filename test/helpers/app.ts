@@ -1,7 +1,7 @@
 // What the in-process tests share: sending a request through `app.fetch`, checking a JSON answer, and a logger
 // that keeps what brisk reports.
 import assert from "node:assert/strict";
-import type { App, Logger } from "brisk";
+import type { App, Logger } from "briskjs";
 
 /** Sends a request to the app in-process, as every other runtime would; `target` is a path or a whole URL. */
 export function call(app: App, target: string, init?: RequestInit): Promise<Response> {

@@ -4,7 +4,7 @@
 // refused POST /items stored nothing (GET /items `total` unchanged).
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { App } from "brisk";
+import { App } from "briskjs";
 import { z } from "zod";
 import { app } from "../../examples/items/app.ts";
 import {

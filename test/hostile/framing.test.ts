@@ -5,7 +5,7 @@
 // once, and GET /items must show that no item was created.
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
-import { App, type Listening, type Logger } from "brisk";
+import { App, type Listening, type Logger } from "briskjs";
 import { z } from "zod";
 import {
   type AccessEntry,

@@ -5,7 +5,7 @@
 // once, and nothing stored by a refused POST /items.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { App } from "brisk";
+import { App } from "briskjs";
 import { z } from "zod";
 import { app as items } from "../../examples/items/app.ts";
 import { recordingLogger } from "../helpers/app.ts";

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { App } from "brisk";
+import { App } from "briskjs";
 import { z } from "zod";
 import { app as items } from "../../examples/items/app.ts";
 import { recordingLogger } from "../helpers/app.ts";

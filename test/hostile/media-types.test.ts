@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import zlib from "node:zlib";
-import { App, form, multipart, upload } from "brisk";
+import { App, form, multipart, upload } from "briskjs";
 import { z } from "zod";
 import { app as items } from "../../examples/items/app.ts";
 import { recordingLogger } from "../helpers/app.ts";

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { App, cors, isBriskError, type Listening, type Logger, staticFiles } from "brisk";
+import { App, cors, isBriskError, type Listening, type Logger, staticFiles } from "briskjs";
 import { z } from "zod";
 import {
   assertJsonError,

@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
 import { after, afterEach, before } from "node:test";
-import type { App, Listening } from "brisk";
-import { listen } from "brisk";
+import type { App, Listening } from "briskjs";
+import { listen } from "briskjs";
 
 /** How long anything the server is expected to do may take on a slow, busy machine before a test gives up. */
 export const DEADLINE = 10_000;

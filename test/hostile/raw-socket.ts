@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
 import { after } from "node:test";
-import { type App, type Listening, type ListenOptions, listen } from "brisk";
+import { type App, type Listening, type ListenOptions, listen } from "briskjs";
 import { within } from "./raw-client.ts";
 
 /** How long anything the server is expected to do may take on a slow, busy machine before a wait gives up. */

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import type { Socket } from "node:net";
 import { before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { App, type Limits, type Listening, type Logger, stream, text } from "brisk";
+import { App, type Limits, type Listening, type Logger, stream, text } from "briskjs";
 import { z } from "zod";
 import { within } from "./raw-client.ts";
 import {

@@ -1,7 +1,7 @@
 // Compile-only tests of the handler context's types, checked by `tsc --noEmit -p .`; never run.
 // Each `@ts-expect-error` marks a line that must not compile, for the reason given above it.
 
-import type { App, Context, PathParams } from "brisk";
+import type { App, Context, PathParams } from "briskjs";
 import { z } from "zod";
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;

@@ -1,7 +1,7 @@
 // Compile-only tests of the types dependencies give, checked by `tsc --noEmit -p .`; never run.
 // Each `@ts-expect-error` marks a line that must not compile, for the reason given above it.
 
-import { type App, type Dependency, type DependencyValue, dependency } from "brisk";
+import { type App, type Dependency, type DependencyValue, dependency } from "briskjs";
 import { z } from "zod";
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;

@@ -1,7 +1,7 @@
 // Compile-only tests of the types of multipart bodies, streamed responses and WebSocket routes, checked by
 // `tsc --noEmit -p .`; never run. Each `@ts-expect-error` marks a line that must not compile, for the reason above it.
 
-import { type App, dependency, multipart, type UploadFile, upload } from "brisk";
+import { type App, dependency, multipart, type UploadFile, upload } from "briskjs";
 import { z } from "zod";
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
