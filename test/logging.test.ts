@@ -1,6 +1,8 @@
 // Logs: the default logger's levels, formats, escaping and rate limit; the access log of `listen` and of
 // `brisk serve` (`--log-format json`, `--log-level`, `--no-access-log`); and loggers that fail.
 import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
@@ -14,7 +16,7 @@ import {
 } from "briskjs";
 import { escapeControls } from "../src/logger.ts";
 import { call } from "./helpers/app.ts";
-import { exitCode, freePort, launch, REPO, waitForStdout } from "./helpers/cli.ts";
+import { exitCode, freePort, launch, REPO, tempDir, waitForStdout } from "./helpers/cli.ts";
 
 const DEADLINE = 10_000;
 
@@ -285,6 +287,55 @@ describe("brisk serve's log options", () => {
     for (const args of [["--no-access-log"], ["--log-level", "warning"]]) {
       const { stderr } = await serveAndGet(args);
       assert.doesNotMatch(stderr, /GET \/greetings/, args.join(" "));
+    }
+  });
+
+  test("under --log-format json every line the process writes is JSON: the command's own, requests, errors, Node's warnings", async () => {
+    const dir = tempDir();
+    // The app imports the built brisk, as an installed app does: the one module instance the command configures.
+    writeFileSync(
+      join(dir, "app.ts"),
+      `import { App } from ${JSON.stringify(join(REPO, "dist", "index.js"))};
+process.emitWarning("a warning of Node's");
+export const app = new App();
+app.get("/ok", {}, () => ({ ok: true }));
+app.get("/bug", {}, () => {
+  throw new Error("a bug");
+});`,
+    );
+    for (const workers of ["1", "2"]) {
+      const port = await freePort();
+      const served = launch(
+        ["serve", "app.ts:app", "--port", String(port), "--workers", workers, "--log-format", "json"],
+        dir,
+      );
+      try {
+        await waitForStdout(served, /"message":"serving app\.ts:app at /);
+        assert.equal((await fetch(`http://127.0.0.1:${port}/ok`)).status, 200);
+        assert.equal((await fetch(`http://127.0.0.1:${port}/bug`)).status, 500);
+        await sleep(200);
+      } finally {
+        served.child.kill("SIGTERM");
+      }
+      assert.equal(await exitCode(served), 0, served.output());
+      const lines = `${served.stdout()}${served.stderr()}`.split("\n").filter((line) => line !== "");
+      const entries = lines.map((line) => {
+        assert.doesNotThrow(() => JSON.parse(line), `not a JSON line: ${line}`);
+        return JSON.parse(line) as Record<string, unknown>;
+      });
+      const own = entries.filter((entry) => entry.logger === "brisk").map((entry) => entry.message);
+      assert.ok(
+        own.some((message) => /^serving app\.ts:app at http:/.test(String(message))),
+        own.join("; "),
+      );
+      assert.ok(own.includes("stopped"), own.join("; "));
+      assert.ok(
+        entries.some(
+          (entry) => entry.level === "warning" && /a warning of Node's/.test(String(entry.message)),
+        ),
+      );
+      assert.ok(entries.some((entry) => entry.level === "error" && /Error: a bug/.test(String(entry.error))));
+      assert.ok(entries.some((entry) => entry.message === "request" && entry.target === "/ok"));
     }
   });
 

@@ -122,6 +122,11 @@ export async function main(argv: readonly string[]): Promise<void> {
   if (logFormat !== "text" && logFormat !== "json")
     fail(`--log-format must be text or json, got "${logFormat}"`);
   configureLogging({ format: logFormat });
+  if (logFormat === "json") {
+    // Node's own warnings (a deprecation, an experimental feature) would be the one plain line in the log.
+    process.removeAllListeners("warning");
+    process.on("warning", (warning) => say("warning", `${warning.name}: ${warning.message}`));
+  }
   const logLevel = values["log-level"] ?? "info";
   if (!isLogLevel(logLevel))
     fail(`--log-level must be debug, info, warning, error or critical, got "${logLevel}"`);
