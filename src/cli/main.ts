@@ -1,8 +1,8 @@
 import { readFileSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join, relative } from "node:path";
+import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { isBriskError } from "../errors.ts";
+import { packageRoot } from "../internal/package-root.ts";
 import { configureLogging, isLogLevel } from "../logger.ts";
 import { EntrypointError, loadEntrypoint } from "./entrypoint.ts";
 import { serveWithReload } from "./reload.ts";
@@ -10,12 +10,9 @@ import { say } from "./say.ts";
 import { serve } from "./serve.ts";
 import { isWorker, superviseWorkers } from "./workers.ts";
 
-/** The package's root: package.json, docs/ and bin/ are found from it, from src/ and dist/ alike. */
-const PACKAGE_ROOT = dirname(createRequire(import.meta.url).resolve("briskjs/package.json"));
-
 /** `brisk --version`: the command's version, the package it comes from, and the runtime. */
 function versionLine(): string {
-  const { name, version } = JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as {
+  const { name, version } = JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as {
     name: string;
     version: string;
   };
@@ -24,7 +21,7 @@ function versionLine(): string {
 
 /** Where the design decisions are, as a path from the current directory: docs/ is part of the package. */
 function decisionsPath(): string {
-  return relative(process.cwd(), join(PACKAGE_ROOT, "docs", "decisions.md"));
+  return relative(process.cwd(), join(packageRoot(), "docs", "decisions.md"));
 }
 
 const usage = () => `Usage: brisk serve <module>:<export> [options]
@@ -61,7 +58,7 @@ Options of serve:
   --reload            restart when a source file changes (development)
   -h, --help          show this help
 
-Documentation: ${join(relative(process.cwd(), PACKAGE_ROOT) || ".", "README.md")}`;
+Documentation: ${join(relative(process.cwd(), packageRoot()) || ".", "README.md")}`;
 
 function fail(message: string): never {
   say("error", message);

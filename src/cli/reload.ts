@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { watch } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
+import { packageRoot } from "../internal/package-root.ts";
 import { say } from "./say.ts";
 
 const IGNORED = /(^|[/\\])(node_modules|\.git)([/\\]|$)/;
@@ -12,9 +12,7 @@ const WATCHED = /\.(m?[jt]s|json)$/;
  * `directory` changes. The parent owns the signals: SIGINT/SIGTERM stop the child and then the parent.
  */
 export function serveWithReload(args: readonly string[], directory: string): void {
-  // Found through the package itself, so that this works from src/ and from the bundled dist/ alike.
-  const root = dirname(createRequire(import.meta.url).resolve("briskjs/package.json"));
-  const cli = join(root, "bin", "brisk.mjs");
+  const cli = join(packageRoot(), "bin", "brisk.mjs");
   let child: ChildProcess | undefined;
   let restarting = false;
   let stopping = false;

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
+import { packageRoot } from "../internal/package-root.ts";
 
 /** A file the docs pages load, served by brisk itself: the pages never reach for a CDN. */
 export interface DocsAsset {
@@ -36,11 +36,9 @@ const REDOC_INIT = `"use strict";
 
 /**
  * The prebuilt browser bundles live in the package's dist/ui/, copied there by the build (scripts/build.mjs) from
- * swagger-ui-dist and redoc, whose own dependencies an app would otherwise install. The package finds its own
- * root through its name, from src/ (in this repository) and from dist/ alike.
+ * swagger-ui-dist and redoc, whose own dependencies an app would otherwise install.
  */
-const uiFile = (name: string) => () =>
-  join(dirname(createRequire(import.meta.url).resolve("briskjs/package.json")), "dist", "ui", name);
+const uiFile = (name: string) => () => join(packageRoot(), "dist", "ui", name);
 
 /**
  * ReDoc 2's sidebar footer always shows Redocly's logo from their CDN, with no option to turn it off: served with
