@@ -22,7 +22,18 @@ export interface DependencySpec {
    * @default true
    */
   readonly cache?: boolean;
+  /**
+   * When a generator's code after `yield` runs. `"request"`: once the response has been sent (the value lives as
+   * long as the response, a streamed one included). `"function"`: as soon as the handler has returned (or thrown),
+   * before the response is written, and an error thrown there becomes the response: what a database transaction
+   * wants, so that a success response means the commit has happened. FastAPI's `Depends(scope=...)`.
+   * @default "request"
+   */
+  readonly scope?: DependencyScope;
 }
+
+/** When a dependency's code after `yield` runs: after the response is sent, or when the handler returns. */
+export type DependencyScope = "request" | "function";
 
 /** Named dependencies, as a route's or a dependency's `deps`. */
 export type DependencyMap = { readonly [name: string]: Dependency<unknown> };
@@ -76,13 +87,23 @@ type Provided<Result> =
 
 /**
  * Declares a dependency. `run` may be a plain or async function, or a generator (sync or async): the value it
- * yields is injected, and the code after `yield` runs once the response has been sent, in reverse order of entry,
- * with the error (thrown into the generator) if the request failed.
+ * yields is injected, and the code after `yield` runs once the response has been sent (or, with
+ * `scope: "function"`, once the handler has returned), in reverse order of entry, with the error (thrown into the
+ * generator) if the request failed.
  *
  * @example
- * const db = dependency(async function* () {
- *   const session = await pool.connect();
- *   try { yield session; } finally { session.release(); }
+ * const db = dependency({ scope: "function" }, async function* () {
+ *   const client = await pool.connect();
+ *   try {
+ *     await client.query("BEGIN");
+ *     yield client;
+ *     await client.query("COMMIT"); // before the response: a failed commit is an error response, not a 200
+ *   } catch (error) {
+ *     await client.query("ROLLBACK");
+ *     throw error;
+ *   } finally {
+ *     client.release();
+ *   }
  * });
  * const currentUser = dependency({ headers: { authorization: z.string() }, deps: { db } }, ({ headers, db }) =>
  *   db.userForToken(headers.authorization));

@@ -10,6 +10,7 @@ export type {
   DependencyContext,
   DependencyMap,
   DependencyOverrides,
+  DependencyScope,
   DependencySpec,
   DependencyValue,
   DependencyValues,

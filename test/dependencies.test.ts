@@ -418,6 +418,161 @@ describe("cleanup after yield", () => {
   });
 });
 
+describe('scope: "function": the code after yield runs when the handler returns, before the response', () => {
+  /** A transaction-like dependency: "commit" after the handler, "rollback" when an error is thrown in. */
+  function transaction(log: string[], options: { commitFails?: unknown; commitDelayMs?: number } = {}) {
+    return dependency({ scope: "function" }, async function* () {
+      log.push("begin");
+      try {
+        yield "tx";
+        await new Promise((resolve) => setTimeout(resolve, options.commitDelayMs ?? 0));
+        if (options.commitFails !== undefined) throw options.commitFails;
+        log.push("commit");
+      } catch (error) {
+        log.push(`rollback (${(error as Error).message})`);
+        throw error;
+      }
+    });
+  }
+
+  test("a success response is sent only after the commit: the caller never reads before it", async () => {
+    const log: string[] = [];
+    const tx = transaction(log, { commitDelayMs: 30 });
+    const app = new App().post("/items", { deps: { tx } }, ({ tx }) => {
+      log.push(`handler with ${tx}`);
+      return { ok: true };
+    });
+    const response = await call(app, "/items", { method: "POST" });
+    log.push("response");
+    await expectJson(response, 200, { ok: true });
+    assert.deepEqual(log, ["begin", "handler with tx", "commit", "response"]);
+  });
+
+  test("a commit that fails is the response (a 500), never the handler's 200; the error is logged once", async () => {
+    const logger = recordingLogger();
+    const log: string[] = [];
+    const tx = transaction(log, { commitFails: new Error("could not serialize access") });
+    const app = new App({ logger }).post("/items", { deps: { tx } }, () => ({ ok: true }));
+    await expectJson(await call(app, "/items", { method: "POST" }), 500, INTERNAL_ERROR);
+    assert.deepEqual(log, ["begin", "rollback (could not serialize access)"]);
+    assert.deepEqual(logger.errors, ["POST /items: unhandled error: could not serialize access"]);
+  });
+
+  test("an HTTPException thrown after yield becomes the response with its status and headers", async () => {
+    const log: string[] = [];
+    const conflict = new HTTPException(409, "Name taken", { "x-reason": "unique" });
+    const tx = transaction(log, { commitFails: conflict });
+    const app = new App().post("/items", { deps: { tx } }, () => ({ ok: true }));
+    const response = await call(app, "/items", { method: "POST" });
+    await expectJson(response, 409, { detail: "Name taken" });
+    assert.equal(response.headers.get("x-reason"), "unique");
+  });
+
+  test("a handler's error is thrown in before the response; the client gets the handler's error", async () => {
+    const log: string[] = [];
+    const tx = transaction(log);
+    const app = new App().post("/items", { deps: { tx } }, () => {
+      throw new HTTPException(404, "No such list");
+    });
+    const response = await call(app, "/items", { method: "POST" });
+    log.push("response");
+    await expectJson(response, 404, { detail: "No such list" });
+    assert.deepEqual(log, ["begin", "rollback (No such list)", "response"]);
+  });
+
+  test("a generator that swallows the handler's error does not turn it into a success", async () => {
+    const quiet = dependency({ scope: "function" }, function* () {
+      try {
+        yield 1;
+      } catch {
+        // rolled back, not rethrown
+      }
+    });
+    const app = new App().get("/", { deps: { quiet } }, () => {
+      throw new HTTPException(403, "No");
+    });
+    await expectJson(await call(app, "/"), 403, { detail: "No" });
+  });
+
+  test("a 422 is thrown in before the 422 is sent", async () => {
+    const log: string[] = [];
+    const tx = transaction(log);
+    const app = new App().get("/", { query: { q: z.int() }, deps: { tx } }, () => null);
+    const response = await call(app, "/?q=x");
+    log.push("response");
+    assert.equal(response.status, 422);
+    assert.deepEqual(log, ["begin", "rollback (1 validation error in the request)", "response"]);
+  });
+
+  test("function-scoped exits run last entered first, before the response; request-scoped ones after it", async () => {
+    const log: string[] = [];
+    const scoped = (name: string, scope: "request" | "function") =>
+      dependency({ scope }, function* () {
+        log.push(`enter ${name}`);
+        yield name;
+        log.push(`exit ${name}`);
+      });
+    const outer = scoped("outer", "request");
+    const a = scoped("a", "function");
+    const b = dependency({ scope: "function", deps: { a } }, function* ({ a }) {
+      log.push("enter b");
+      yield `${a}b`;
+      log.push("exit b");
+    });
+    const app = new App().get("/", { deps: { outer, b } }, ({ b }) => b);
+    const response = await call(app, "/");
+    log.push("response");
+    await expectJson(response, 200, "ab");
+    await settled();
+    assert.deepEqual(log, [
+      "enter outer",
+      "enter a",
+      "enter b",
+      "exit b",
+      "exit a",
+      "response",
+      "exit outer",
+    ]);
+  });
+
+  test("over sockets, on both request paths, a failed commit is the 500 the client reads", async () => {
+    for (const fastLane of [true, false]) {
+      const log: string[] = [];
+      const tx = transaction(log, { commitFails: new Error("commit failed") });
+      const app = new App({ logger: recordingLogger() }).post("/items", { deps: { tx } }, () => ({
+        ok: true,
+      }));
+      const server = await listen(app, { port: 0, fastLane });
+      try {
+        const response = await fetch(`${server.url}/items`, { method: "POST" });
+        assert.equal(response.status, 500, `fastLane: ${fastLane}`);
+        assert.deepEqual(await response.json(), INTERNAL_ERROR);
+      } finally {
+        await server.close();
+      }
+    }
+  });
+
+  test("a request-scoped generator that needs a function-scoped one throws BRISK_DEPENDENCY_SCOPE at registration", () => {
+    const session = dependency({ scope: "function" }, function* () {
+      yield "s";
+    });
+    const repository = dependency({ deps: { session } }, function* ({ session }) {
+      yield { session };
+    });
+    assert.throws(
+      () => new App().get("/", { deps: { repository } }, () => null),
+      (error: unknown) => isBriskError(error) && error.code === "BRISK_DEPENDENCY_SCOPE",
+    );
+    // A plain function may use it (it has nothing to run later), and so may a function-scoped generator.
+    const plain = dependency({ deps: { session } }, ({ session }) => ({ session }));
+    const scoped = dependency({ scope: "function", deps: { session } }, function* ({ session }) {
+      yield { session };
+    });
+    new App().get("/", { deps: { plain, scoped } }, () => null);
+  });
+});
+
 describe("dependencies run for effect", () => {
   test("the app's, then the route's, run before deps; their values are dropped", async () => {
     const log: string[] = [];

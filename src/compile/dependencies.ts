@@ -1,5 +1,11 @@
 import type { RequestContext } from "../context.ts";
-import { type Dependency, type DependencyOverrides, dependency, isDependency } from "../dependency.ts";
+import {
+  type Dependency,
+  type DependencyOverrides,
+  type DependencyScope,
+  dependency,
+  isDependency,
+} from "../dependency.ts";
 import { BriskError, type ValidationIssue } from "../errors.ts";
 import type { Incoming } from "../exchange.ts";
 import type { Logger } from "../logger.ts";
@@ -49,6 +55,7 @@ interface CompiledDependency {
   readonly children: readonly (readonly [string, Dependency<unknown>])[];
   readonly run: (context: object) => unknown;
   readonly cache: boolean;
+  readonly scope: DependencyScope;
 }
 
 const compiled = new WeakMap<Dependency<unknown>, CompiledDependency>();
@@ -63,6 +70,7 @@ function compileDependency(dep: Dependency<unknown>): CompiledDependency {
       children: Object.entries(dep.spec.deps ?? {}),
       run: dep.run as (context: object) => unknown,
       cache: dep.spec.cache !== false,
+      scope: dep.spec.scope ?? "request",
     };
     compiled.set(dep, plan);
   }
@@ -81,7 +89,11 @@ export interface RequestScope {
   readonly issues: ValidationIssue[];
 }
 
-type Exit = (error: unknown) => Promise<unknown> | unknown;
+/** A generator's code after `yield`, run with the request's error thrown in (or none). */
+interface Exit {
+  readonly scope: DependencyScope;
+  readonly run: (error: unknown) => Promise<unknown> | unknown;
+}
 
 interface Solved {
   readonly ok: boolean;
@@ -172,30 +184,56 @@ export class DependencySolver {
     if (!isGenerator(result)) return { ok: true, value: await result };
     const first = await result.next();
     if (!first.done) {
-      this.#exits.push((error) => (error === undefined ? result.next() : result.throw(error)));
+      this.#exits.push({
+        scope: plan.scope,
+        run: (error) => (error === undefined ? result.next() : result.throw(error)),
+      });
     }
     return { ok: true, value: first.value };
   }
 
   /**
-   * Runs the code after each generator's `yield`, the last entered first. `error` (what the request failed with)
-   * is thrown into them, so a `catch` can see it; whatever they throw is logged, since the response is gone.
+   * Runs the code after the `yield` of the `scope: "function"` generators, the last entered first, once the
+   * handler has returned or thrown and before the response is written. `error` (what the handler or validation
+   * failed with) is thrown into them. What one throws replaces the error for those after it, and is returned: the
+   * request then fails with it (a commit that failed is the response, never the handler's 200). Returns `error`
+   * itself when they all let it through or rethrow it, and undefined when there was none and they all succeeded.
+   */
+  async exitFunctionScope(error: unknown, logger: Logger, where: string): Promise<unknown> {
+    let current = error;
+    for (let index = this.#exits.length - 1; index >= 0; index--) {
+      const exit = this.#exits[index]!;
+      if (exit.scope !== "function") continue;
+      this.#exits.splice(index, 1);
+      try {
+        warnIfYieldedAgain(await exit.run(current), logger, where);
+      } catch (thrown) {
+        current = thrown;
+      }
+    }
+    return current;
+  }
+
+  /**
+   * Runs the code after each remaining generator's `yield`, the last entered first. `error` (what the request
+   * failed with) is thrown into them, so a `catch` can see it; whatever they throw is logged, since the response
+   * is gone.
    */
   async exit(error: unknown, logger: Logger, where: string): Promise<void> {
     for (const exit of this.#exits.splice(0).reverse()) {
       try {
-        const after = await exit(error);
-        if (
-          typeof after === "object" &&
-          after !== null &&
-          (after as IteratorResult<unknown>).done === false
-        ) {
-          logger.error(`${where}: a dependency yielded more than once; only its first value is used`);
-        }
+        warnIfYieldedAgain(await exit.run(error), logger, where);
       } catch (thrown) {
         if (thrown !== error) logger.error(`${where}: a dependency's cleanup failed`, thrown);
       }
     }
+  }
+}
+
+/** A generator that yields a second time has its code after the first `yield` cut short: worth a log line. */
+function warnIfYieldedAgain(after: unknown, logger: Logger, where: string): void {
+  if (typeof after === "object" && after !== null && (after as IteratorResult<unknown>).done === false) {
+    logger.error(`${where}: a dependency yielded more than once; only its first value is used`);
   }
 }
 

@@ -262,10 +262,24 @@ export function compileRoute(definition: RouteDefinition, options: RouteOptions)
       await validateFrom(0, context, incoming, pathTexts, body, issues);
       if (issues.length > 0) {
         // The generators see the 422 as FastAPI's do (a RequestValidationError), and no background task runs.
-        failure = new RequestValidationError(issues, body);
+        const rejected = new RequestValidationError(issues, body);
+        failure = await solver.exitFunctionScope(rejected, logger, name);
+        if (failure !== rejected) throw failure;
         return await invalid(issues, body, incoming);
       }
-      const outgoing = await respond(context, issues, body, invalid, incoming);
+      let outgoing: Outgoing;
+      try {
+        outgoing = await respond(context, issues, body, invalid, incoming);
+      } catch (error) {
+        throw await solver.exitFunctionScope(error, logger, name);
+      }
+      // `scope: "function"` generators finish before the response is written: one that fails (a commit) is the
+      // response instead, and what the handler produced is dropped.
+      const failed = await solver.exitFunctionScope(undefined, logger, name);
+      if (failed !== undefined) {
+        if (isWebResponse(outgoing)) void outgoing.body?.cancel().catch(() => {});
+        throw failed;
+      }
       succeeded = true;
       return outgoing;
     } catch (error) {
@@ -420,9 +434,32 @@ function checkDependencyTree(roots: readonly Dependency<unknown>[], path: PathTe
         }
       }
     }
+    if ((dep.spec.scope ?? "request") === "request" && isGeneratorFunction(dep.run)) {
+      const inner = Object.values(dep.spec.deps ?? {}).find((child) => reachesFunctionScope(child));
+      if (inner !== undefined) {
+        throw new BriskError(
+          "BRISK_DEPENDENCY_SCOPE",
+          `${name}: a generator dependency of scope "request" (its code after yield runs after the response) ` +
+            'needs one of scope "function", which is closed before the response; give it scope "function" too',
+        );
+      }
+    }
     for (const child of Object.values(dep.spec.deps ?? {})) visit(child);
   };
   for (const root of roots) visit(root);
+}
+
+/** Whether `dep` or a dependency it needs has `scope: "function"`. */
+function reachesFunctionScope(dep: Dependency<unknown>, seen = new Set<Dependency<unknown>>()): boolean {
+  if (seen.has(dep)) return false;
+  seen.add(dep);
+  if (dep.spec.scope === "function") return true;
+  return Object.values(dep.spec.deps ?? {}).some((child) => reachesFunctionScope(child, seen));
+}
+
+function isGeneratorFunction(run: unknown): boolean {
+  const tag = Object.prototype.toString.call(run);
+  return tag === "[object GeneratorFunction]" || tag === "[object AsyncGeneratorFunction]";
 }
 
 /** The body schemas a dependency and those it needs declare (the body must then be read for the route). */
