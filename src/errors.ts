@@ -75,8 +75,29 @@ export class ResponseValidationError extends Error {
   override name = "ResponseValidationError";
   readonly issues: readonly ValidationIssue[];
   constructor(route: string, issues: readonly ValidationIssue[]) {
-    super(`Response of ${route} does not match its response schema: ${JSON.stringify(issues)}`);
+    super(`Response of ${route} does not match its response schema: ${describeIssues(issues)}`);
     this.issues = issues;
+  }
+}
+
+/**
+ * The issues as JSON for the log. An issue's `input` is whatever the handler returned, which JSON may not be able
+ * to write (a cycle, a BigInt): such a value is shown by its type, so describing the mistake cannot fail too.
+ */
+function describeIssues(issues: readonly ValidationIssue[]): string {
+  try {
+    return JSON.stringify(issues);
+  } catch {
+    return JSON.stringify(issues.map((issue) => ({ ...issue, input: describeValue(issue.input) })));
+  }
+}
+
+function describeValue(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    const name = typeof value === "object" && value !== null ? value.constructor?.name : undefined;
+    return `<${name ?? typeof value} that JSON cannot represent>`;
   }
 }
 

@@ -88,7 +88,8 @@ export class LifespanRunner {
       await this.stop();
       throw error;
     }
-    this.#state = state as State;
+    // What the lifespans yielded, merged: the app's augmentation of State says what that is.
+    this.#state = state as unknown as State;
     this.#phase = "started";
     return this.#state;
   }

@@ -179,4 +179,4 @@ export type HandlerResult<Spec extends RouteSpec> =
 /** A route handler; may be async. */
 export type Handler<Path extends string, Spec extends RouteSpec> = (
   context: Context<Path, Spec> & DepsOf<Spec>,
-) => HandlerResult<Spec> | Promise<HandlerResult<Spec>>;
+) => HandlerResult<Spec> | PromiseLike<HandlerResult<Spec>>;

@@ -4,17 +4,8 @@ import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import {
-  App,
-  dependency,
-  isBriskError,
-  type Lifespan,
-  type Logger,
-  listen,
-  Router,
-  type State,
-} from "briskjs";
-import { call, expectJson } from "./helpers/app.ts";
+import { App, dependency, isBriskError, type Lifespan, type Logger, listen, Router } from "briskjs";
+import { asState, call, expectJson, stateRecord } from "./helpers/app.ts";
 import {
   closeServer,
   exitCode,
@@ -27,11 +18,6 @@ import {
 } from "./helpers/cli.ts";
 
 const SERVING = /^brisk: serving \S+ at (http:\/\/\S+?)\r?$/m;
-
-/** The state as a plain record: `State` is empty until an application augments it, and this file does not. */
-function record(state: State): Record<string, unknown> {
-  return state as Record<string, unknown>;
-}
 
 /** A logger that keeps the errors brisk reports. */
 function recordingLogger(): Logger & { readonly errors: unknown[] } {
@@ -47,17 +33,17 @@ function hasCode(code: string): (error: unknown) => boolean {
 function logged(log: string[], name: string, state: Record<string, unknown> = {}): Lifespan {
   return async function* () {
     log.push(`${name} up`);
-    yield state;
+    yield asState(state);
     log.push(`${name} down`);
   };
 }
 
 describe("state", () => {
   test("what the lifespan yields reaches handlers and dependencies as `state`", async () => {
-    const settings = dependency(({ state }) => `settings of ${record(state).name}`);
+    const settings = dependency(({ state }) => `settings of ${stateRecord(state).name}`);
     const app = new App({
       lifespan: async function* () {
-        yield { name: "db", pool: { size: 2 } };
+        yield asState({ name: "db", pool: { size: 2 } });
       },
     }).get("/", { deps: { settings } }, ({ state, settings }) => ({ state, settings }));
     assert.deepEqual(await app.start(), { name: "db", pool: { size: 2 } });
@@ -73,7 +59,7 @@ describe("state", () => {
     const app = new App({
       lifespan: function* (app) {
         received = app;
-        yield { sync: true };
+        yield asState({ sync: true });
       },
     }).get("/", {}, ({ state }) => state);
     await app.start();
@@ -103,14 +89,14 @@ describe("state", () => {
 
   test("reading state before start answers 500 and logs BRISK_NOT_STARTED, from a handler or a dependency", async () => {
     const logger = recordingLogger();
-    const fromDependency = dependency(({ state }) => record(state).db);
+    const fromDependency = dependency(({ state }) => stateRecord(state).db);
     const app = new App({
       logger,
       lifespan: async function* () {
-        yield { db: "pool" };
+        yield asState({ db: "pool" });
       },
     })
-      .get("/handler", {}, ({ state }) => record(state).db)
+      .get("/handler", {}, ({ state }) => stateRecord(state).db)
       .get("/dependency", { deps: { fromDependency } }, ({ fromDependency }) => fromDependency)
       .get("/stateless", {}, () => "fine");
     await expectJson(await call(app, "/handler"), 500, { detail: "Internal Server Error" });
@@ -153,7 +139,7 @@ describe("start and stop", () => {
       lifespan: async function* () {
         await sleep(20);
         log.push("up");
-        yield { ready: true };
+        yield asState({ ready: true });
       },
     });
     const [first, second] = await Promise.all([app.start(), app.start()]);

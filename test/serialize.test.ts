@@ -88,6 +88,42 @@ describe("response serialization", () => {
     const response = await app.fetch(new Request("http://test/"));
     assert.equal(await response.text(), '{"items":[{"id":1}],"meta":{"n":1}}');
   });
+
+  test("a handler's thenable (a query builder's) is awaited as `await` would, with or without a schema", async () => {
+    /** Like Drizzle's queries: not a Promise, and it runs only when `then` is called. */
+    const query = <T>(value: T): PromiseLike<T> => ({
+      // biome-ignore lint/suspicious/noThenProperty: the point is an object with a `then` that is not a Promise.
+      then: (resolve, reject) => Promise.resolve(value).then(resolve, reject),
+    });
+    const app = new App()
+      .get("/typed", { response: z.array(z.object({ id: z.int() })) }, () => query([{ id: 1, secret: "s" }]))
+      .get("/plain", {}, () => query({ ok: true }));
+    assert.equal(await (await app.fetch(new Request("http://test/typed"))).text(), '[{"id":1}]');
+    assert.equal(await (await app.fetch(new Request("http://test/plain"))).text(), '{"ok":true}');
+  });
+
+  test("a response that fails its schema with a value JSON cannot write (a cycle) is still a 500, logged", async () => {
+    const errors: string[] = [];
+    const logger = {
+      info() {},
+      warn() {},
+      error: (message: string, error?: unknown) => void errors.push(`${message} ${error}`),
+    };
+    const cyclic: Record<string, unknown> = { name: 1 };
+    cyclic.self = cyclic;
+    const app = new App({ logger }).get(
+      "/",
+      { response: z.object({ name: z.string() }) },
+      () => cyclic as never,
+    );
+    const response = await app.fetch(new Request("http://test/"));
+    assert.equal(response.status, 500);
+    assert.equal(errors.length, 1);
+    assert.match(
+      errors[0]!,
+      /ResponseValidationError: Response of GET,HEAD \/ does not match its response schema/,
+    );
+  });
 });
 
 describe("422 bodies", () => {

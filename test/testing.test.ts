@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { App, dependency, redirect } from "briskjs";
 import { testClient } from "briskjs/testing";
-import { expectJson } from "./helpers/app.ts";
+import { asState, expectJson } from "./helpers/app.ts";
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 // biome-ignore lint/correctness/noUnusedVariables: the type argument is the assertion.
@@ -231,7 +231,7 @@ describe("lifespan", () => {
     return new App({
       lifespan: async function* () {
         log.push("startup");
-        yield { greeting: "hello" };
+        yield asState({ greeting: "hello" });
         log.push("shutdown");
       },
     }).get("/", {}, ({ state }) => state);

@@ -25,7 +25,7 @@ import { type ClientOptions, WebSocket } from "ws";
 import { z } from "zod";
 import { residentBytes } from "../bench/lib/process.ts";
 import { compileMessageCodec, type SocketPort, WebSocketConnection } from "../src/websocket.ts";
-import { recordingLogger } from "./helpers/app.ts";
+import { asState, recordingLogger, stateRecord } from "./helpers/app.ts";
 import { launch, waitForStdout } from "./helpers/cli.ts";
 import { clientFrame, OPCODE, upgradeRequest, ZERO_MASK } from "./helpers/ws-frames.ts";
 
@@ -1389,14 +1389,13 @@ describe("state and signal", () => {
   const lifespanApp = () =>
     new App({
       lifespan: async function* () {
-        const state = { greeting: "hello" };
-        yield state;
+        yield asState({ greeting: "hello" });
       },
     }).ws(
       "/state",
-      { deps: { fromDependency: dependency(({ state }) => (state as Record<string, unknown>).greeting) } },
+      { deps: { fromDependency: dependency(({ state }) => stateRecord(state).greeting) } },
       async ({ socket, state, fromDependency }) => {
-        await socket.send({ handler: (state as Record<string, unknown>).greeting, fromDependency });
+        await socket.send({ handler: stateRecord(state).greeting, fromDependency });
       },
     );
 

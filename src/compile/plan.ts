@@ -198,8 +198,9 @@ export function compileRoute(definition: RouteDefinition, options: RouteOptions)
   ): Outgoing | Promise<Outgoing> {
     if (issues.length > 0) return invalid(issues, body, incoming);
     const result = handler(context);
-    return result instanceof Promise
-      ? result.then((value) => sent(answer(value, context, incoming), incoming, context))
+    // A thenable is awaited as `await` would: a query builder's (Drizzle's) is one, and runs when awaited.
+    return result instanceof Promise || isThenable(result)
+      ? Promise.resolve(result).then((value) => sent(answer(value, context, incoming), incoming, context))
       : sent(answer(result, context, incoming), incoming, context);
   }
 
@@ -397,6 +398,10 @@ export function compileRoute(definition: RouteDefinition, options: RouteOptions)
       );
     },
   };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === "object" && value !== null && typeof (value as PromiseLike<unknown>).then === "function";
 }
 
 /** The number of code points of a string (a surrogate pair is one). */
