@@ -187,6 +187,7 @@ for (const mode of MODES) {
           "secret_name",
         ],
         ["age a float", create({ name: "A", secret_name: "x", age: 1.5 }), "age"],
+        ["a lone surrogate in name", create({ name: "Dead\ud800pond", secret_name: "x" }), "name"],
       ];
       for (const [name, pending, field] of cases) {
         const response = await pending;

@@ -13,11 +13,18 @@ export const hero = pgTable("hero", {
 export type Hero = typeof hero.$inferSelect;
 
 /**
- * PostgreSQL's `text` cannot hold a NUL character (the server would refuse the query): it is a 422 here, before
- * any query runs. drizzle-zod already bounds `integer` columns to PostgreSQL's 32-bit range.
+ * Text PostgreSQL can store as sent: not a NUL character (the server would refuse the query), nor half of a
+ * surrogate pair (JSON allows `"\ud800"`, UTF-8 has no encoding for it, and the driver would store U+FFFD in its
+ * place). Both are 422s here, before any query runs. drizzle-zod already bounds `integer` columns to PostgreSQL's
+ * 32-bit range.
  */
 const storable = (schema: z.ZodString) =>
-  schema.refine((value) => !value.includes("\0"), "Text cannot contain NUL");
+  schema
+    .refine((value) => !value.includes("\0"), "Text cannot contain NUL")
+    .refine((value) => !LONE_SURROGATE.test(value), "Text cannot contain a lone surrogate");
+
+/** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 const columns = { name: storable, secret_name: storable };
 
