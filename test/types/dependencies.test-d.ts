@@ -112,4 +112,12 @@ export function registrations(app: App): void {
     // @ts-expect-error -- an effect dependency's value is dropped
     context.plain;
   });
+
+  // A function-scoped generator's value is what it yields, as for the default scope.
+  const transaction = dependency({ scope: "function" }, async function* () {
+    yield { commit: true };
+  });
+  expectType<Equal<DependencyValue<typeof transaction>, { commit: boolean }>>();
+  // @ts-expect-error -- the scopes are "request" and "function"
+  dependency({ scope: "session" }, () => 1);
 }
