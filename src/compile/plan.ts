@@ -401,7 +401,9 @@ export function compileRoute(definition: RouteDefinition, options: RouteOptions)
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === "object" && value !== null && typeof (value as PromiseLike<unknown>).then === "function";
+  return (
+    typeof value === "object" && value !== null && typeof (value as PromiseLike<unknown>).then === "function"
+  );
 }
 
 /** The number of code points of a string (a surrogate pair is one). */
