@@ -1,9 +1,10 @@
 // A chat: rooms of messages sent over a WebSocket or posted as JSON, and read as they come over Server-Sent Events.
-// GET / is a page that uses both. Rooms live in memory. See "Example: chat" in the README.
+// GET / is a page that uses both. Rooms live in memory, or with DATABASE_URL in PostgreSQL, where any number of
+// processes serve one chat. See "Example: chat" in the README.
 import { readFileSync } from "node:fs";
 import { App, HTTPException, html } from "briskjs";
 import { z } from "zod";
-import { room as findRoom, MAX_ROOMS } from "./rooms.ts";
+import { MAX_ROOMS, MemoryRooms, type Room, type Rooms } from "./rooms.ts";
 
 const Message = z
   .object({ user: z.string().min(1).max(32), text: z.string().min(1).max(500) })
@@ -13,13 +14,30 @@ const RoomName = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, "Room names are 1 to 
 
 const page = readFileSync(new URL("./index.html", import.meta.url), "utf8");
 
-function room(name: string) {
-  const found = findRoom(name);
+/** The rooms, open from the app's startup to its shutdown: in memory, or in PostgreSQL with DATABASE_URL. */
+let rooms: Rooms | undefined;
+
+function room(name: string): Room {
+  if (rooms === undefined) throw new Error("The app has not started: its rooms are not open");
+  const found = rooms.room(name);
   if (found === undefined) throw new HTTPException(429, `There are already ${MAX_ROOMS} rooms`);
   return found;
 }
 
-export const app: App = new App({ title: "Chat" });
+export const app: App = new App({
+  title: "Chat",
+  async *lifespan() {
+    const url = process.env.DATABASE_URL || undefined;
+    // Imported only when needed: the chat in memory does without the `pg` package.
+    rooms =
+      url === undefined
+        ? new MemoryRooms()
+        : await (await import("./postgres-rooms.ts")).PostgresRooms.open(url, app.logger);
+    yield;
+    await rooms.close();
+    rooms = undefined;
+  },
+});
 
 app.get("/", { hidden: true }, () => html(page));
 
@@ -30,7 +48,8 @@ app.ws(
     const chat = room(params.room);
     // Everything posted to the room from now on is sent to this socket, whoever posted it, until it closes.
     chat.sockets.add(socket);
-    for await (const message of socket) chat.post(message.user, message.text);
+    // One at a time, so that the socket's messages are stored in the order it sent them.
+    for await (const message of socket) await chat.post(message.user, message.text);
   },
 );
 
@@ -39,10 +58,11 @@ app.get(
   { params: { room: RoomName }, sse: StoredMessage, summary: "The room's messages as they are posted" },
   async function* ({ params, lastEventId, signal }) {
     const chat = room(params.room);
-    // A reconnecting EventSource says which message it saw last: it gets what it missed first.
+    // A reconnecting EventSource says which message it saw last: it gets what it missed first. Without one, the
+    // stream starts with the next message.
     const after = Number.parseInt(lastEventId ?? "", 10);
-    const from = Number.isSafeInteger(after) && after >= 0 ? after : chat.lastId;
-    for await (const message of chat.subscribe(from, signal)) {
+    const missedAfter = Number.isSafeInteger(after) && after >= 0 ? after : undefined;
+    for await (const message of chat.subscribe(missedAfter, signal)) {
       yield { event: "message", id: String(message.id), data: message };
     }
   },

@@ -1,6 +1,8 @@
-// Chat rooms held in memory: each keeps its recent messages and hands every new one to its WebSockets and its
-// event-stream subscribers.
-import { WebSocketGroup } from "briskjs";
+// Chat rooms as the app uses them, and rooms held in memory: each keeps its recent messages and hands every new one
+// to its WebSockets and its event-stream subscribers. They serve one process; with DATABASE_URL the app uses
+// PostgreSQL's rooms instead (postgres-rooms.ts), which serve any number.
+import type { WebSocketGroup } from "briskjs";
+import { Audience } from "./audience.ts";
 
 /** A message as stored and sent: its id increases within the room. */
 export interface StoredMessage {
@@ -9,75 +11,70 @@ export interface StoredMessage {
   readonly text: string;
 }
 
-/** How many messages a room keeps for subscribers that reconnect. */
-const KEPT = 100;
-
-class Room {
-  /** The room's open WebSockets: a socket whose client has gone leaves the group by itself. */
-  readonly sockets: WebSocketGroup<StoredMessage> = new WebSocketGroup();
-  readonly #messages: StoredMessage[] = [];
-  readonly #subscribers = new Set<(message: StoredMessage) => void>();
-  #nextId = 1;
-
-  /** The id of the last message posted; 0 before the first. */
-  get lastId(): number {
-    return this.#nextId - 1;
-  }
-
-  post(user: string, text: string): StoredMessage {
-    const message = { id: this.#nextId++, user, text };
-    this.#messages.push(message);
-    if (this.#messages.length > KEPT) this.#messages.shift();
-    // Not awaited: the poster does not wait for the slowest reader, and a send never fails.
-    void this.sockets.send(message);
-    for (const subscriber of this.#subscribers) subscriber(message);
-    return message;
-  }
-
+export interface Room {
+  /** The room's WebSockets in this process: each is sent every message posted to the room, whoever posted it. */
+  readonly sockets: WebSocketGroup<StoredMessage>;
+  /** Stores a message with the room's next id, sends it to everyone in the room, and resolves with it. */
+  post(user: string, text: string): Promise<StoredMessage>;
   /**
-   * The messages after `afterId` that the room still has, then every new one as it is posted, until `signal`
-   * aborts (the subscriber went away).
+   * The messages after `afterId` that the room still has (none when it is undefined), then every new one as it is
+   * posted, until `signal` aborts (the subscriber went away).
    */
-  async *subscribe(afterId: number, signal: AbortSignal): AsyncGenerator<StoredMessage> {
-    const pending: StoredMessage[] = this.#messages.filter((message) => message.id > afterId);
-    let wake: (() => void) | undefined;
-    const subscriber = (message: StoredMessage) => {
-      pending.push(message);
-      wake?.();
-    };
-    const stop = () => wake?.();
-    this.#subscribers.add(subscriber);
-    signal.addEventListener("abort", stop);
-    try {
-      while (!signal.aborted) {
-        const next = pending.shift();
-        if (next !== undefined) {
-          yield next;
-          continue;
-        }
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-        });
-        wake = undefined;
-      }
-    } finally {
-      this.#subscribers.delete(subscriber);
-      signal.removeEventListener("abort", stop);
-    }
-  }
+  subscribe(afterId: number | undefined, signal: AbortSignal): AsyncGenerator<StoredMessage>;
 }
 
-const rooms = new Map<string, Room>();
+export interface Rooms {
+  /** The room of that name, created on first use; undefined when there are too many rooms to make another. */
+  room(name: string): Room | undefined;
+  /** Lets go of what the rooms hold (at shutdown). */
+  close(): Promise<void>;
+}
+
+/** How many messages a room keeps for subscribers that reconnect. */
+export const KEPT = 100;
 
 /** Rooms are created by naming them: a bound keeps a client from filling memory with rooms. */
 export const MAX_ROOMS = 1000;
 
-/** The room of that name, created on first use; undefined when there are too many rooms to make another. */
-export function room(name: string): Room | undefined {
+/** The room of that name in `rooms`, made with `create` if there is none yet and fewer than MAX_ROOMS. */
+export function roomNamed<R>(rooms: Map<string, R>, name: string, create: () => R): R | undefined {
   let found = rooms.get(name);
   if (found === undefined && rooms.size < MAX_ROOMS) {
-    found = new Room();
+    found = create();
     rooms.set(name, found);
   }
   return found;
+}
+
+class MemoryRoom implements Room {
+  readonly #audience = new Audience();
+  readonly sockets: WebSocketGroup<StoredMessage> = this.#audience.sockets;
+  readonly #messages: StoredMessage[] = [];
+  #lastId = 0;
+
+  async post(user: string, text: string): Promise<StoredMessage> {
+    const message = { id: ++this.#lastId, user, text };
+    this.#messages.push(message);
+    if (this.#messages.length > KEPT) this.#messages.shift();
+    this.#audience.deliver(message);
+    return message;
+  }
+
+  subscribe(afterId: number | undefined, signal: AbortSignal): AsyncGenerator<StoredMessage> {
+    const missed = () =>
+      afterId === undefined ? [] : this.#messages.filter((message) => message.id > afterId);
+    return this.#audience.stream(missed, signal);
+  }
+}
+
+export class MemoryRooms implements Rooms {
+  readonly #rooms = new Map<string, MemoryRoom>();
+
+  room(name: string): Room | undefined {
+    return roomNamed(this.#rooms, name, () => new MemoryRoom());
+  }
+
+  async close(): Promise<void> {
+    this.#rooms.clear();
+  }
 }
