@@ -8,6 +8,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import {
   EXIT_TIMEOUT_MS,
   exitCode,
+  freePort,
   killGroup,
   type Launched,
   launch,
@@ -197,6 +198,26 @@ describe("brisk serve --workers 2", () => {
         `a new worker answers\n${primary.output()}`,
       );
       assert.ok(isRunning(primary), primary.output());
+    } finally {
+      killGroup(primary.child);
+    }
+  });
+
+  test("workers that all die at once are replaced: the primary waits for them, it does not exit", async () => {
+    // A port of its own: with --port 0, workers started once none is left would listen on another one.
+    const primary = await startPrimary([APP, "--port", String(await freePort()), "--workers", "2"]);
+    try {
+      const pids = await distinctPids(primary, 2);
+      for (const pid of pids) process.kill(pid, "SIGKILL");
+      await allGone(pids, primary.output);
+      // With no worker left, only the timer of the next start keeps the primary going.
+      const now = await distinctPids(primary, 2, pids);
+      assert.equal(now.length, 2, primary.output());
+      assert.equal(
+        primary.stderr().match(/^brisk: worker \d+ exited \(SIGKILL\)/gm)?.length,
+        2,
+        primary.output(),
+      );
     } finally {
       killGroup(primary.child);
     }

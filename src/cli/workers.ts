@@ -59,9 +59,10 @@ export function superviseWorkers(count: number, onListening: (address: string) =
         "warning",
         `worker ${worker.process.pid} exited (${signal ?? `code ${code}`}); starting another in ${delay} ms`,
       );
+      // Not unref'd: when every worker has died at once, this timer is all that keeps the primary running.
       setTimeout(() => {
         if (!stopping) fork();
-      }, delay).unref();
+      }, delay);
     });
 
     const stop = (signal: NodeJS.Signals) => {
