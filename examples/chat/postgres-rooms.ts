@@ -111,8 +111,13 @@ export class PostgresRooms implements Rooms {
     // takes any uncaught one: it finishes in-flight requests, closes the streams and sockets, and exits with 1;
     // `--workers` (or a service manager) starts a fresh process, and reconnecting event streams get what they
     // missed from the table.
+    let lost = false;
     listener.on("error", (error) => {
-      throw new Error("the chat lost its PostgreSQL connection that LISTENs for messages", { cause: error });
+      // The server's reason comes first, then the end of the connection.
+      if (lost) return;
+      lost = true;
+      const lostWhy = `the chat lost its PostgreSQL connection that LISTENs for messages: ${error.message}`;
+      throw new Error(lostWhy, { cause: error });
     });
     return new PostgresRooms(pool, listener);
   }
