@@ -1,7 +1,7 @@
 // Chat rooms kept in PostgreSQL, so that any number of processes serve one chat. A message is stored and announced
 // with NOTIFY in one transaction; every process LISTENs on one connection of its own and hands each message to the
 // room's WebSockets and event streams it serves. A subscriber that reconnects gets what it missed from the table.
-import type { Logger } from "briskjs";
+import type { Logger, WebSocketGroup } from "briskjs";
 import pg from "pg";
 import { Audience } from "./audience.ts";
 import { KEPT, type Room, type Rooms, roomNamed, type StoredMessage } from "./rooms.ts";
@@ -52,7 +52,7 @@ const MISSED = `SELECT id, author AS "user", text FROM chat_messages WHERE room 
 
 class PostgresRoom implements Room {
   readonly audience: Audience = new Audience();
-  readonly sockets: Audience["sockets"] = this.audience.sockets;
+  readonly sockets: WebSocketGroup<StoredMessage> = this.audience.sockets;
   readonly #name: string;
   readonly #pool: pg.Pool;
 
@@ -113,7 +113,7 @@ export class PostgresRooms implements Rooms {
     // missed from the table.
     let lost = false;
     listener.on("error", (error) => {
-      // The server's reason comes first, then the end of the connection.
+      // pg may report one loss twice: the server's reason, then the end of the connection.
       if (lost) return;
       lost = true;
       const lostWhy = `the chat lost its PostgreSQL connection that LISTENs for messages: ${error.message}`;
