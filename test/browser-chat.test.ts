@@ -34,7 +34,8 @@ describe("the chat example's page, in chromium", { skip: missingReason ?? false 
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "brisk-browser-chat-test-"));
-    const served = await serveExample("examples/chat/app.ts:app");
+    // In memory, whatever DATABASE_URL says: the page's room is "lobby", which must start empty.
+    const served = await serveExample("examples/chat/app.ts:app", { DATABASE_URL: "" });
     brisk = served.server;
     origin = served.origin;
 

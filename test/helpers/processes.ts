@@ -20,14 +20,14 @@ export interface Spawned {
 
 /**
  * Spawns `command` in its own process group (so {@link stop} also reaches whatever it starts), without colours,
- * recording its stdout and stderr for waits and failure messages.
+ * with this process's environment plus `env`, recording its stdout and stderr for waits and failure messages.
  */
-export function start(command: string, args: readonly string[]): Spawned {
+export function start(command: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Spawned {
   const child = spawn(command, args, {
     cwd: REPO,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" },
+    env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0", ...env },
   });
   let output = "";
   child.stdout.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
@@ -92,11 +92,15 @@ export async function waitFor<T>(
   }
 }
 
-/** `brisk serve <entrypoint> --port 0` from the repository, once it has printed the origin it serves. */
+/**
+ * `brisk serve <entrypoint> --port 0` from the repository (with this process's environment plus `env`), once it has
+ * printed the origin it serves.
+ */
 export async function serveExample(
   entrypoint: string,
+  env: NodeJS.ProcessEnv = {},
 ): Promise<{ readonly server: Spawned; readonly origin: string }> {
-  const server = start(process.execPath, [`${REPO}/bin/brisk.mjs`, "serve", entrypoint, "--port", "0"]);
+  const server = start(process.execPath, [`${REPO}/bin/brisk.mjs`, "serve", entrypoint, "--port", "0"], env);
   const address = await waitFor(
     () => /^brisk: serving \S+ at (http:\/\/\S+?)\r?$/m.exec(server.output())?.[1],
     () => `brisk prints the address it serves\n${server.output()}`,
