@@ -2,9 +2,10 @@
 // database serve one chat. Event streams (undici's EventSource) and WebSockets (`ws`) on one process receive, once
 // each and in the order of their ids, the messages posted over HTTP and sent over WebSockets to any process; each
 // stream's event ids are numbers that increase across every process's messages; an event stream that reconnects
-// to another process with Last-Event-ID gets what it missed from the table; `--workers 2` serves one chat on one
-// port; a process that loses its LISTEN connection exits with 1, and under `--workers` its replacement carries
-// the chat on, event streams catching up. Skipped without DATABASE_URL (see test/helpers/postgres.ts).
+// to another process with Last-Event-ID gets what it missed from the table (a Last-Event-ID past PostgreSQL's
+// integer is no error); `--workers 2` serves one chat on one port; a process that loses its LISTEN connection
+// exits with 1, and under `--workers` its replacement carries the chat on, event streams catching up. Skipped
+// without DATABASE_URL (see test/helpers/postgres.ts).
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { request as httpRequest } from "node:http";
@@ -139,6 +140,52 @@ async function openPeer(base: string, room: string, label: string): Promise<Peer
     ws.once("error", reject);
   });
   return peer;
+}
+
+/** A room's stream read with fetch, to send Last-Event-ID on the first request; its events as they come. */
+interface RawStream {
+  readonly head: Promise<Response>;
+  readonly events: { id: string; data: StoredMessage }[];
+}
+
+function readStream(base: string, room: string, lastEventId: string): RawStream {
+  const abort = new AbortController();
+  opened.add({ label: `raw stream of ${room}`, messages: [], close: () => abort.abort() });
+  const events: RawStream["events"] = [];
+  const head = fetch(`${base}/rooms/${room}/events`, {
+    headers: { "last-event-id": lastEventId },
+    signal: abort.signal,
+  });
+  head.then(
+    async (response) => {
+      const decoder = new TextDecoder();
+      let buffer = "";
+      try {
+        for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+          buffer += decoder.decode(chunk, { stream: true });
+          for (let end = buffer.indexOf("\n\n"); end !== -1; end = buffer.indexOf("\n\n")) {
+            const block = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            const id = /^id: (.*)$/m.exec(block)?.[1];
+            const data = /^data: (.*)$/m.exec(block)?.[1];
+            if (id !== undefined && data !== undefined) events.push({ id, data: JSON.parse(data) });
+          }
+        }
+      } catch {
+        // Aborted after the test.
+      }
+    },
+    () => {},
+  );
+  return { head, events };
+}
+
+/** Waits until `stream` has `count` events, and returns them. */
+function eventsOf(stream: RawStream, count: number, what: string): Promise<RawStream["events"]> {
+  return waitFor(
+    () => (stream.events.length >= count ? stream.events.slice(0, count) : undefined),
+    () => `${what}: ${JSON.stringify(stream.events)}`,
+  );
 }
 
 function describeAll(subscribers: readonly Subscriber[]): string {
@@ -298,50 +345,40 @@ describe("two processes on one database", postgresOptions(), () => {
       await post(a.url, room, "ann", "missed one"),
       await post(b.url, room, "bob", "missed two"),
     ];
-    const abort = new AbortController();
-    const response = await fetch(`${b.url}/rooms/${room}/events`, {
-      headers: { "last-event-id": String(seen.id) },
-      signal: abort.signal,
-    });
-    try {
-      assert.equal(response.status, 200);
-      const events: { id: string; data: StoredMessage }[] = [];
-      const reading = (async () => {
-        const decoder = new TextDecoder();
-        let buffer = "";
-        for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-          buffer += decoder.decode(chunk, { stream: true });
-          for (let end = buffer.indexOf("\n\n"); end !== -1; end = buffer.indexOf("\n\n")) {
-            const block = buffer.slice(0, end);
-            buffer = buffer.slice(end + 2);
-            const id = /^id: (.*)$/m.exec(block)?.[1];
-            const data = /^data: (.*)$/m.exec(block)?.[1];
-            if (id !== undefined && data !== undefined) events.push({ id, data: JSON.parse(data) });
-          }
-        }
-      })().catch(() => {});
-      await waitFor(
-        () => (events.length >= 2 ? true : undefined),
-        () => `the stream on B replays 2 messages: ${JSON.stringify(events)}`,
-      );
-      const live = await post(a.url, room, "ann", "live");
-      await waitFor(
-        () => (events.length >= 3 ? true : undefined),
-        () => `the stream on B receives the message posted to A: ${JSON.stringify(events)}`,
-      );
-      assert.deepEqual(
-        events.map((event) => event.data),
-        [...missed, live],
-      );
-      assert.deepEqual(
-        events.map((event) => event.id),
-        [...missed, live].map((message) => String(message.id)),
-      );
-      abort.abort();
-      await reading;
-    } finally {
-      abort.abort();
-    }
+    const stream = readStream(b.url, room, String(seen.id));
+    await eventsOf(stream, 2, "the stream on B replays the 2 messages missed");
+    const live = await post(a.url, room, "ann", "live");
+    const events = await eventsOf(stream, 3, "the stream on B receives the message posted to A");
+    assert.deepEqual(
+      events.map((event) => event.data),
+      [...missed, live],
+    );
+    assert.deepEqual(
+      events.map((event) => event.id),
+      [...missed, live].map((message) => String(message.id)),
+    );
+  });
+
+  test("a Last-Event-ID past PostgreSQL's integer range finds nothing missed, and the stream goes on", async () => {
+    const room = freshRoom("far");
+    await post(a.url, room, "ann", "before");
+    const stream = readStream(b.url, room, String(Number.MAX_SAFE_INTEGER));
+    assert.equal((await stream.head).status, 200);
+    // Markers until one comes through: the stream is then subscribed.
+    let polls = 0;
+    await waitFor(
+      async () => {
+        if (stream.events.length > 0) return true;
+        if (polls++ % 5 === 0) await post(a.url, room, "sync", "here?");
+        return undefined;
+      },
+      () => `the stream on B delivers a message: ${JSON.stringify(stream.events)}`,
+    );
+    assert.ok(
+      stream.events.every((event) => event.data.user === "sync"),
+      JSON.stringify(stream.events),
+    );
+    assert.doesNotMatch(b.server.stderr(), /error/i, b.server.output());
   });
 
   test("each process LISTENs on one connection, and closes its connections at SIGTERM, exiting 0", async () => {

@@ -48,7 +48,10 @@ const POST = `
   FROM stored
 `;
 
-const MISSED = `SELECT id, author AS "user", text FROM chat_messages WHERE room = $1 AND id > $2 ORDER BY id`;
+// Last-Event-ID may be any safe integer, past an integer's range: compared as a bigint.
+const MISSED = `
+  SELECT id, author AS "user", text FROM chat_messages WHERE room = $1 AND id > $2::bigint ORDER BY id
+`;
 
 class PostgresRoom implements Room {
   readonly audience: Audience = new Audience();
