@@ -381,6 +381,39 @@ describe("two processes on one database", postgresOptions(), () => {
     assert.doesNotMatch(b.server.stderr(), /error/i, b.server.output());
   });
 
+  test("text PostgreSQL cannot store (a NUL, a lone surrogate) is a 422, or closes a WebSocket with 1008", async () => {
+    const room = freshRoom("unstorable");
+    for (const [user, text, field] of [
+      ["ann", "a\u0000b", "text"],
+      ["ann", "half a pair: \ud83d", "text"],
+      ["\udc00", "the user's", "user"],
+    ] as const) {
+      const response = await fetch(`${a.url}/rooms/${room}/messages`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ user, text }),
+      });
+      const body = await response.text();
+      assert.equal(response.status, 422, body);
+      const { detail } = JSON.parse(body) as { detail: { loc: unknown[] }[] };
+      assert.deepEqual(
+        detail.map((issue) => issue.loc),
+        [["body", field]],
+        body,
+      );
+      const peer = await openPeer(b.url, room, "sender");
+      peer.send(user, text);
+      const code = await waitFor(
+        () => (peer.ws.readyState === WebSocket.CLOSED ? peer.closed : undefined),
+        () => `the socket that sent ${JSON.stringify(text)} is closed`,
+      );
+      assert.equal(code, 1008);
+    }
+    // Nothing was stored: the room's first message is 1.
+    assert.equal((await post(a.url, room, "ann", "a whole \ud83d\ude00")).id, 1);
+    for (const { server } of [a, b]) assert.doesNotMatch(server.stderr(), /error/i, server.output());
+  });
+
   test("each process LISTENs on one connection, and closes its connections at SIGTERM, exiting 0", async () => {
     assert.equal(await listeners(database), 2);
     for (const { server } of [a, b]) {

@@ -6,19 +6,33 @@ import { App, HTTPException, html } from "briskjs";
 import { z } from "zod";
 import { MAX_ROOMS, MemoryRooms, type Room, type Rooms } from "./rooms.ts";
 
+declare module "briskjs" {
+  interface State {
+    rooms: Rooms;
+  }
+}
+
+/**
+ * Text PostgreSQL stores as sent: no NUL character (the server refuses it) and no half of a surrogate pair (UTF-8
+ * has no encoding for it; the driver would store U+FFFD). Both are 422s, in memory too: one API in both modes.
+ */
+const storable = (text: z.ZodString) =>
+  text
+    .refine((value) => !value.includes("\0"), "Text cannot contain NUL")
+    .refine((value) => !LONE_SURROGATE.test(value), "Text cannot contain a lone surrogate");
+
+/** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 const Message = z
-  .object({ user: z.string().min(1).max(32), text: z.string().min(1).max(500) })
+  .object({ user: storable(z.string().min(1).max(32)), text: storable(z.string().min(1).max(500)) })
   .meta({ id: "Message" });
 const StoredMessage = Message.extend({ id: z.int() }).meta({ id: "StoredMessage" });
 const RoomName = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, "Room names are 1 to 32 letters, digits, - or _");
 
 const page = readFileSync(new URL("./index.html", import.meta.url), "utf8");
 
-/** The rooms, open from the app's startup to its shutdown: in memory, or in PostgreSQL with DATABASE_URL. */
-let rooms: Rooms | undefined;
-
-function room(name: string): Room {
-  if (rooms === undefined) throw new Error("The app has not started: its rooms are not open");
+function room(rooms: Rooms, name: string): Room {
   const found = rooms.room(name);
   if (found === undefined) throw new HTTPException(429, `There are already ${MAX_ROOMS} rooms`);
   return found;
@@ -26,16 +40,18 @@ function room(name: string): Room {
 
 export const app: App = new App({
   title: "Chat",
-  async *lifespan() {
+  async *lifespan(app) {
     const url = process.env.DATABASE_URL || undefined;
     // Imported only when needed: the chat in memory does without the `pg` package.
-    rooms =
+    const rooms =
       url === undefined
         ? new MemoryRooms()
         : await (await import("./postgres-rooms.ts")).PostgresRooms.open(url, app.logger);
-    yield;
-    await rooms.close();
-    rooms = undefined;
+    try {
+      yield { rooms };
+    } finally {
+      await rooms.close();
+    }
   },
 });
 
@@ -44,8 +60,8 @@ app.get("/", { hidden: true }, () => html(page));
 app.ws(
   "/ws/{room}",
   { params: { room: RoomName }, message: Message, send: StoredMessage },
-  async ({ params, socket }) => {
-    const chat = room(params.room);
+  async ({ params, socket, state }) => {
+    const chat = room(state.rooms, params.room);
     // Everything posted to the room from now on is sent to this socket, whoever posted it, until it closes.
     chat.sockets.add(socket);
     // One at a time, so that the socket's messages are stored in the order it sent them.
@@ -56,8 +72,8 @@ app.ws(
 app.get(
   "/rooms/{room}/events",
   { params: { room: RoomName }, sse: StoredMessage, summary: "The room's messages as they are posted" },
-  async function* ({ params, lastEventId, signal }) {
-    const chat = room(params.room);
+  async function* ({ params, lastEventId, signal, state }) {
+    const chat = room(state.rooms, params.room);
     // A reconnecting EventSource says which message it saw last: it gets what it missed first. Without one, the
     // stream starts with the next message.
     const after = Number.parseInt(lastEventId ?? "", 10);
@@ -77,5 +93,5 @@ app.post(
     status: 201,
     summary: "Post a message",
   },
-  ({ params, body }) => room(params.room).post(body.user, body.text),
+  ({ params, body, state }) => room(state.rooms, params.room).post(body.user, body.text),
 );
