@@ -268,7 +268,11 @@ test("compiled by tsc, the consumer app is served by the package's brisk on plai
     assert.equal((await fetch(`${url}/items/1`)).status, 200);
     assert.equal((await fetch(`${url}/items/boom`)).status, 500);
     // The docs pages' bundles come from the package itself.
-    for (const asset of ["/docs/swagger-ui-bundle.js", "/docs/swagger-ui.css", "/redoc/redoc.standalone.js"]) {
+    for (const asset of [
+      "/docs/swagger-ui-bundle.js",
+      "/docs/swagger-ui.css",
+      "/redoc/redoc.standalone.js",
+    ]) {
       const answer = await fetch(`${url}${asset}`);
       assert.equal(answer.status, 200, asset);
       assert.ok((await answer.arrayBuffer()).byteLength > 100_000, asset);
