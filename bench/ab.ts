@@ -8,7 +8,7 @@
 import { spawn } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
-import { checkStatuses, seedItems } from "./lib/check.ts";
+import { checkResponses, seedItems } from "./lib/check.ts";
 import { cpuMicros, freePort, pinSelf } from "./lib/process.ts";
 import { WORKLOADS } from "./lib/workloads.ts";
 import { runWrk } from "./lib/wrk.ts";
@@ -53,8 +53,8 @@ for (let round = 0; round < Number(values.rounds); round++) {
     const url = `http://127.0.0.1:${port}`;
     if (values.seed) {
       await seedItems(url);
-      await checkStatuses(url, WORKLOADS);
-    } else await checkStatuses(url, [workload]);
+      await checkResponses(url, WORKLOADS);
+    } else await checkResponses(url, [workload]);
     await runWrk({ url, workload, seconds: 1, connections: 64, cpu: 1 });
     const before = cpuMicros(child.pid!);
     const measured = await runWrk({ url, workload, seconds: 3, connections: 64, cpu: 1 });

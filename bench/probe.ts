@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { checkStatuses, seedItems, startupMs } from "./lib/check.ts";
+import { checkResponses, seedItems, startupMs } from "./lib/check.ts";
 import { cpuMicros, pinSelf, sampleRss, startServer } from "./lib/process.ts";
 import { isServer } from "./lib/servers.ts";
 import { INVALID_ITEM, VALID_ITEM, WORKLOADS } from "./lib/workloads.ts";
@@ -42,7 +42,7 @@ for (const server of (process.argv[2] ?? "brisk,fastify").split(",")) {
       if (extras) {
         await startupMs(running);
         await seedItems(running.url);
-        await checkStatuses(running.url, WORKLOADS);
+        await checkResponses(running.url, WORKLOADS);
       } else {
         await running.ready;
       }

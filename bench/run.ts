@@ -1,4 +1,5 @@
-// The benchmark runner: `npm run bench` (full) or `npm run bench -- --quick`. See bench/README.md.
+// The benchmark runner: `npm run bench` (full) or `npm run bench -- --quick`; `--db` (`npm run bench:db`) runs the
+// database workloads instead, against PostgreSQL. See bench/README.md.
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
@@ -6,7 +7,8 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { buildApps } from "./lib/build.ts";
-import { checkStatuses, seedItems, startupMs } from "./lib/check.ts";
+import { checkResponses, seedItems, startupMs } from "./lib/check.ts";
+import { prepareWorld } from "./lib/database.ts";
 import { machine } from "./lib/machine.ts";
 import {
   cpuMicros,
@@ -18,9 +20,9 @@ import {
   startServer,
 } from "./lib/process.ts";
 import { cellOf, type Results, renderReport } from "./lib/report.ts";
-import { isServer, ROOT, SERVERS, type Server } from "./lib/servers.ts";
+import { isServer, ROOT, type Server, type Suite, serversOf } from "./lib/servers.ts";
 import { fixed, rate } from "./lib/table.ts";
-import { WORKLOADS, type Workload } from "./lib/workloads.ts";
+import { DB_WORKLOADS, WORKLOADS, type Workload } from "./lib/workloads.ts";
 import { ensureWrk, runWrk } from "./lib/wrk.ts";
 
 const CONNECTIONS = 64;
@@ -30,6 +32,8 @@ const WRK_CPU = 1;
 const { values } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
+    // The database workloads (brisk, Fastify and node against PostgreSQL) instead of the others.
+    db: { type: "boolean", default: false },
     out: { type: "string" },
     servers: { type: "string" },
     workloads: { type: "string" },
@@ -45,13 +49,16 @@ function pick<T extends string>(list: string | undefined, all: readonly T[], wha
   return all.filter((name) => names.includes(name));
 }
 
-const servers: Server[] = pick(values.servers, SERVERS, "server").filter(isServer);
+const suite: Suite = values.db ? "db" : "api";
+const suiteName = suite === "db" ? " with --db" : " without --db";
+const servers: Server[] = pick(values.servers, serversOf(suite), `server${suiteName}`).filter(isServer);
+const suiteWorkloads = suite === "db" ? DB_WORKLOADS : WORKLOADS;
 const workloadNames = pick(
   values.workloads,
-  WORKLOADS.map((workload) => workload.name),
-  "workload",
+  suiteWorkloads.map((workload) => workload.name),
+  `workload${suiteName}`,
 );
-const workloads: Workload[] = WORKLOADS.filter((workload) => workloadNames.includes(workload.name));
+const workloads: Workload[] = suiteWorkloads.filter((workload) => workloadNames.includes(workload.name));
 const quick = values.quick;
 const rounds = quick ? 1 : 5;
 const warmSeconds = quick ? 1 : 2;
@@ -64,6 +71,8 @@ const install = spawnSync(process.execPath, [join(ROOT, "scripts", "install-tool
 });
 if (install.status !== 0) throw new Error("installing bench/'s packages failed");
 ensureWrk();
+// The db apps read the world table from a database of its own, created and filled once (and left for the next run).
+const database = suite === "db" ? await prepareWorld() : undefined;
 // The apps run compiled; a build error stops the run here rather than failing every round.
 await buildApps();
 
@@ -108,7 +117,7 @@ function failed(server: Server, round: number, error: unknown): void {
 
 /** Starts a server with `runner` and records its startup time and, 1 s after it is ready, its idle memory. */
 async function startMeasured(server: Server, round: number, runner: Runner): Promise<Running> {
-  const running = await startServer(server, serverCpu, runner);
+  const running = await startServer(server, serverCpu, runner, { suite, env: database?.env ?? {} });
   live.add(running);
   try {
     const startup = await startupMs(running);
@@ -150,8 +159,8 @@ async function measureServer(server: Server, round: number): Promise<void> {
     return;
   }
   try {
-    await seedItems(running.url);
-    const wrong = await checkStatuses(running.url, workloads);
+    if (suite === "api") await seedItems(running.url);
+    const wrong = await checkResponses(running.url, workloads);
     for (const [name, message] of wrong) {
       const cell = cellOf(results, server, name);
       cell.broken = true;
@@ -217,6 +226,7 @@ for (let round = 0; round < rounds; round++) {
 }
 
 const report = renderReport(results, {
+  suite,
   mode: quick ? "quick" : "full",
   rounds,
   warmSeconds,
@@ -226,6 +236,7 @@ const report = renderReport(results, {
   elapsedSeconds: (performance.now() - started) / 1000,
   machine: before,
   loadAtEnd: loadavg()[0] ?? 0,
+  ...(database === undefined ? {} : { database: database.description }),
 });
 process.stdout.write(report);
 if (values.out !== undefined) writeFileSync(values.out, report);

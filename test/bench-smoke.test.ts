@@ -1,10 +1,15 @@
 // Smoke test of the benchmark apps in bench/apps/: each, compiled, starts the way the runner starts it and answers
-// every workload's request once with the right status, and they all agree on the greetings.
+// every workload's request once with the right status, and they all agree on the greetings. The db apps
+// (bench/apps/db/) answer rows of a world table seeded in a database of the test's own, when PostgreSQL is there.
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
+import { checkResponses } from "../bench/lib/check.ts";
+import { seedWorld, worldRows } from "../bench/lib/database.ts";
 import { type Running, startServer } from "../bench/lib/process.ts";
-import { SERVERS, type Server } from "../bench/lib/servers.ts";
+import { DB_SERVERS, SERVERS, type Server } from "../bench/lib/servers.ts";
+import { DB_WORKLOADS } from "../bench/lib/workloads.ts";
+import { createTestDatabase, postgresOptions, type TestDatabase } from "./helpers/postgres.ts";
 import { within } from "./hostile/raw-client.ts";
 
 const VALID_ITEM = { name: "Widget", price: 9.99, tags: ["tools", "sale"], description: "A small widget" };
@@ -112,6 +117,68 @@ describe("bench apps", () => {
 
       const badPage = await call(url, "/items?limit=0");
       assert.ok(badPage.status >= 400 && badPage.status < 500, `limit=0 answered ${badPage.status}`);
+    });
+  }
+});
+
+interface WorldRow {
+  id: number;
+  randomNumber: number;
+}
+
+describe("bench db apps", postgresOptions(), () => {
+  const running = new Map<Server, Running>();
+  let database: TestDatabase | undefined;
+
+  before(async () => {
+    if (!installed) throw new Error(MISSING);
+    database = await createTestDatabase("bench_world");
+    await seedWorld(database.url);
+    const env = { DATABASE_URL: database.url };
+    const started = await Promise.allSettled(
+      DB_SERVERS.map((server) => startServer(server, undefined, "node", { suite: "db", env })),
+    );
+    started.forEach((result, index) => {
+      if (result.status === "fulfilled") running.set(DB_SERVERS[index]!, result.value);
+    });
+    const failed = started.filter((result) => result.status === "rejected");
+    if (failed.length > 0) throw (failed[0] as PromiseRejectedResult).reason;
+    await Promise.all([...running.values()].map(ready));
+  });
+
+  after(async () => {
+    // Each app closes its pool on SIGTERM; the database goes after them.
+    await Promise.all([...running.values()].map((each) => each.stop()));
+    await database?.drop();
+  });
+
+  for (const server of DB_SERVERS) {
+    test(`${server} answers rows of the world table`, async () => {
+      const { url } = running.get(server)!;
+      assert.deepEqual(await checkResponses(url, DB_WORKLOADS), new Map());
+
+      const one = await call(url, "/db");
+      const many = await call(url, "/queries?queries=20");
+      assert.equal(one.status, 200);
+      assert.equal(many.status, 200);
+      const rows = [one.json as WorldRow, ...(many.json as WorldRow[])];
+      const stored = await worldRows(
+        database!.url,
+        rows.map((row) => row.id),
+      );
+      for (const row of rows) assert.deepEqual(row, { id: row.id, randomNumber: stored.get(row.id) });
+
+      // TechEmpower's rule for the count: 1 when absent, not an integer or below 1, and at most 500.
+      for (const [query, count] of [
+        ["", 1],
+        ["?queries=0", 1],
+        ["?queries=abc", 1],
+        ["?queries=501", 500],
+      ] as const) {
+        const answer = await call(url, `/queries${query}`);
+        assert.equal(answer.status, 200, `/queries${query}`);
+        assert.equal((answer.json as WorldRow[]).length, count, `/queries${query}`);
+      }
     });
   }
 });

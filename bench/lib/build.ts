@@ -4,13 +4,19 @@
 // development convenience whose own costs (a hooks thread, a per-module toll on ES modules) are no framework's.
 import { mkdirSync } from "node:fs";
 import { build } from "esbuild";
-import { appFile, ROOT, SERVERS, type Server } from "./servers.ts";
+import { appFile, DB_SERVERS, ROOT, SERVERS, type Server, type Suite } from "./servers.ts";
 
 /** Where the compiled apps go; inside bench/ so that `import "fastify"` resolves from bench/node_modules. */
 const BUILD_DIR = `${ROOT}bench/.build`;
 
-export function builtFile(server: Server): string {
-  return `${BUILD_DIR}/${server}.mjs`;
+/** Where the app is compiled to: `brisk.mjs` for the api suite, `db-brisk.mjs` for the db one. */
+function builtName(server: Server, suite: Suite): string {
+  return suite === "api" ? server : `db-${server}`;
+}
+
+export function builtFile(server: Server, suite: Suite = "api"): string {
+  // One folder for all: the apps find examples/ relative to their module (bench/apps/common.ts).
+  return `${BUILD_DIR}/${builtName(server, suite)}.mjs`;
 }
 
 let built: Promise<void> | undefined;
@@ -20,9 +26,11 @@ export function buildApps(): Promise<void> {
   built ??= (async () => {
     mkdirSync(BUILD_DIR, { recursive: true });
     await build({
-      entryPoints: SERVERS.map((server) => appFile(server)),
+      entryPoints: [
+        ...SERVERS.map((server) => ({ in: appFile(server), out: builtName(server, "api") })),
+        ...DB_SERVERS.map((server) => ({ in: appFile(server, "db"), out: builtName(server, "db") })),
+      ],
       outdir: BUILD_DIR,
-      entryNames: "[name]",
       outExtension: { ".js": ".mjs" },
       bundle: true,
       packages: "external",

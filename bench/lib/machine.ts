@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { cpus, loadavg, release } from "node:os";
 import { join } from "node:path";
-import { PACKAGES, ROOT } from "./servers.ts";
+import { PACKAGES, ROOT, type Suite } from "./servers.ts";
 
 export interface Machine {
   readonly cpu: string;
@@ -44,11 +44,11 @@ export function briskVersion(): string {
 }
 
 /**
- * Versions of the peers as installed in bench/node_modules; Zod is the repository root's copy, which every app
- * (and brisk) shares (see bench/.npmrc).
+ * Versions of the suite's peers as installed in bench/node_modules; Zod is the repository root's copy, which every
+ * app (and brisk) shares (see bench/.npmrc).
  */
-export function packageVersions(): [name: string, version: string][] {
-  return PACKAGES.map((name) => {
+export function packageVersions(suite: Suite): [name: string, version: string][] {
+  return PACKAGES[suite].map((name) => {
     const benchCopy = versionOf(join(ROOT, "bench", "node_modules", name, "package.json"));
     return [
       name,

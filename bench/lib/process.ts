@@ -4,10 +4,11 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { buildApps, builtFile } from "./build.ts";
-import { appFile, ROOT, type Server } from "./servers.ts";
+import { appFile, ROOT, type Server, type Suite } from "./servers.ts";
 
 export interface Running {
   readonly server: Server;
+  readonly suite: Suite;
   readonly child: ChildProcess;
   readonly pid: number;
   readonly port: number;
@@ -40,22 +41,35 @@ export function freePort(): Promise<number> {
  */
 export type Runner = "node" | "tsx";
 
+export interface AppOptions {
+  /** Which of the server's apps: the api one (default) or the db one. */
+  readonly suite?: Suite;
+  /** Variables added to the app's environment, such as the db apps' DATABASE_URL. */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
 /**
  * Starts an app from the repository root with `runner` (default `node`, building the apps first if this process has
  * not); with `cpu`, under `taskset -c cpu` (taskset execs node, so the pid is node's).
  */
-export async function startServer(server: Server, cpu?: number, runner: Runner = "node"): Promise<Running> {
+export async function startServer(
+  server: Server,
+  cpu?: number,
+  runner: Runner = "node",
+  options: AppOptions = {},
+): Promise<Running> {
+  const suite = options.suite ?? "api";
   if (runner === "node") await buildApps();
   const port = await freePort();
   const node =
     runner === "node"
-      ? [process.execPath, builtFile(server)]
-      : [process.execPath, "--import", "tsx", appFile(server)];
+      ? [process.execPath, builtFile(server, suite)]
+      : [process.execPath, "--import", "tsx", appFile(server, suite)];
   const [command, ...args] = cpu === undefined ? node : ["taskset", "-c", String(cpu), ...node];
   const spawnedAt = performance.now();
   const child = spawn(command!, args, {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), NODE_ENV: "production" },
+    env: { ...process.env, ...options.env, PORT: String(port), NODE_ENV: "production" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let errors = "";
@@ -87,6 +101,7 @@ export async function startServer(server: Server, cpu?: number, runner: Runner =
   if (child.pid === undefined) throw new Error(`could not start ${server}`);
   return {
     server,
+    suite,
     child,
     pid: child.pid,
     port,

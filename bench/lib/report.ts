@@ -2,7 +2,7 @@
 
 import { briskVersion, type Machine, packageVersions } from "./machine.ts";
 import type { Runner } from "./process.ts";
-import type { Server } from "./servers.ts";
+import { probePath, type Server, type Suite } from "./servers.ts";
 import { max, median, min } from "./stats.ts";
 import { fixed, markdownTable, rate, ratio } from "./table.ts";
 import type { Workload } from "./workloads.ts";
@@ -36,6 +36,7 @@ export interface Results {
 }
 
 export interface RunSettings {
+  readonly suite: Suite;
   readonly mode: "full" | "quick";
   readonly rounds: number;
   readonly warmSeconds: number;
@@ -45,6 +46,8 @@ export interface RunSettings {
   readonly elapsedSeconds: number;
   readonly machine: Machine;
   readonly loadAtEnd: number;
+  /** For the db suite: where the rows came from and how the apps reached them. */
+  readonly database?: string;
 }
 
 const MB = 1024 * 1024;
@@ -136,12 +139,17 @@ function problems(results: Results): string[] {
 
 export function renderReport(results: Results, settings: RunSettings): string {
   const { machine } = settings;
-  const versions = [`brisk ${briskVersion()}`, ...packageVersions().map(([name, v]) => `${name} ${v}`)];
+  const versions = [
+    `brisk ${briskVersion()}`,
+    ...packageVersions(settings.suite).map(([name, v]) => `${name} ${v}`),
+  ];
   const found = problems(results);
+  const built = settings.suite === "api" ? "<server>" : "db-<server>";
+  const source = settings.suite === "api" ? "<server>" : "db/<server>";
   const minutes = Math.floor(settings.elapsedSeconds / 60);
   const seconds = Math.round(settings.elapsedSeconds % 60);
   return [
-    "# brisk benchmark",
+    settings.suite === "api" ? "# brisk benchmark" : "# brisk database benchmark",
     "",
     `- run: ${settings.mode}, ${settings.rounds} round${settings.rounds === 1 ? "" : "s"} (servers interleaved, ` +
       `order rotated per round), ${settings.warmSeconds} s warm-up and ${settings.seconds} s measured per ` +
@@ -150,6 +158,7 @@ export function renderReport(results: Results, settings: RunSettings): string {
     `- machine: ${machine.cpu}, ${machine.cores} cores, Linux ${machine.kernel}, Node ${machine.node}; ` +
       `1-minute load average ${machine.load.toFixed(2)} at the start, ${settings.loadAtEnd.toFixed(2)} at the end ` +
       "(the run itself adds about 2)",
+    ...(settings.database === undefined ? [] : [`- database: ${settings.database}`]),
     `- versions: ${versions.join(", ")}, wrk ${wrkVersion()}`,
     "",
     "## Throughput and latency",
@@ -165,9 +174,10 @@ export function renderReport(results: Results, settings: RunSettings): string {
     "",
     startupTable(results),
     "",
-    "Startup is from the spawn of `node bench/.build/<server>.mjs` (the app compiled to JavaScript, as deployed) to " +
-      "the first 200 on GET /greetings; idle RSS is read 1 s after that. The tsx columns start the same app's " +
-      "source with `node --import tsx bench/apps/<server>.ts` instead, as in development; medians across rounds.",
+    `Startup is from the spawn of \`node bench/.build/${built}.mjs\` (the app compiled to JavaScript, as deployed) to ` +
+      `the first 200 on GET ${probePath(settings.suite)}; idle RSS is read 1 s after that. The tsx columns start the ` +
+      `same app's source with \`node --import tsx bench/apps/${source}.ts\` instead, as in development; medians ` +
+      "across rounds.",
     "",
     ...(found.length === 0
       ? ["No problems: every response had the expected status."]
