@@ -44,7 +44,12 @@ const sources = new Set<EventSource>();
 const aborts = new Set<AbortController>();
 
 before(async () => {
-  server = await listen(app, { port: 0 });
+  // The rooms in memory, whatever DATABASE_URL says: test/chat-postgres.test.ts covers them on PostgreSQL.
+  const databaseUrl = process.env.DATABASE_URL;
+  delete process.env.DATABASE_URL;
+  server = await listen(app, { port: 0 }).finally(() => {
+    if (databaseUrl !== undefined) process.env.DATABASE_URL = databaseUrl;
+  });
   base = server.url;
   wsBase = base.replace(/^http/, "ws");
 });

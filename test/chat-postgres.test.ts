@@ -338,6 +338,23 @@ describe("two processes on one database", postgresOptions(), () => {
         assert.deepEqual(messages[message.id - ready - 1], message, `${user}'s POST`);
   });
 
+  test("a NOTIFY on the chat's channel that is not one of its messages is dropped; the chat goes on", async () => {
+    const room = freshRoom("stray");
+    const stream = openStream(b.url, room, "stream on B");
+    const ready = await inTheRoom(room, [stream], [b.url]);
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    try {
+      for (const payload of ["not json", "null", "[]", JSON.stringify({ room, id: "x" })])
+        await client.query("SELECT pg_notify('chat_messages', $1)", [payload]);
+    } finally {
+      await client.end();
+    }
+    const after = await post(a.url, room, "ann", "still here");
+    await receivedUpTo([stream], after.id);
+    assert.deepEqual(assertSameInOrder([stream], ready), [after]);
+  });
+
   test("an event stream that reconnects to B with Last-Event-ID gets what was posted to A meanwhile, once", async () => {
     const room = freshRoom("catch-up");
     const seen = await post(a.url, room, "ann", "seen");

@@ -122,6 +122,9 @@ async function hostileLoop(
  * Runs each test of one describe against its server: started (warmed up, its baseline taken) by the first test,
  * and started again for the next one if a test failed, so that each protocol is judged on its own.
  */
+/** The chat's rooms in memory, whatever DATABASE_URL says (test/chat-postgres.test.ts covers PostgreSQL). */
+const IN_MEMORY = () => ({ DATABASE_URL: "" });
+
 function serverFor(
   entrypoint: string,
   lane: (typeof LANES)[number],
@@ -480,7 +483,7 @@ async function eventStreamClient(server: Served, index: number, point: string): 
 
 for (const lane of LANES) {
   describe(`the issue's reproduction, chat (${lane.name})`, () => {
-    const chat = serverFor("examples/chat/app.ts:app", lane, chatWorks);
+    const chat = serverFor("examples/chat/app.ts:app", lane, chatWorks, IN_MEMORY);
 
     test("20 WebSockets to /ws/r1, half of them sending, all destroyed at once: a message posted next is still delivered over SSE", () =>
       chat(async (server) => {
@@ -526,7 +529,7 @@ for (const lane of LANES) {
   });
 
   describe(`chat: clients vanishing (${lane.name})`, () => {
-    const chat = serverFor("examples/chat/app.ts:app", lane, chatWorks);
+    const chat = serverFor("examples/chat/app.ts:app", lane, chatWorks, IN_MEMORY);
 
     test(`${CLIENTS} WebSocket clients vanish at ${WS_POINTS.length} points while messages flow (seed ${SEED})`, () =>
       chat((server) => hostileLoop(server, "websocket", WS_POINTS, webSocketClient, chatWorks, true)));

@@ -89,7 +89,15 @@ export class PostgresRooms implements Rooms {
     this.#pool = pool;
     this.#listener = listener;
     listener.on("notification", ({ payload }) => {
-      const { room, ...message } = JSON.parse(payload!) as StoredMessage & { room: string };
+      // Anyone with access to the database may NOTIFY on the channel: what is not one of ours is dropped.
+      let parsed: StoredMessage & { room: string };
+      try {
+        parsed = JSON.parse(payload ?? "");
+      } catch {
+        return;
+      }
+      if (typeof parsed?.room !== "string" || typeof parsed.id !== "number") return;
+      const { room, ...message } = parsed;
       this.#rooms.get(room)?.audience.deliver(message);
     });
   }
