@@ -21,6 +21,7 @@ import { type Listening, listen } from "briskjs";
 import { EventSource } from "undici";
 import WebSocket from "ws";
 import { app } from "../examples/chat/app.ts";
+import { type RawEventStream, readEventStream, type WireEvent } from "./helpers/event-stream.ts";
 import { waitFor } from "./helpers/processes.ts";
 
 interface StoredMessage {
@@ -226,56 +227,11 @@ function feedMessages(feed: Feed, count: number): Promise<StoredMessage[]> {
   );
 }
 
-/** One event as it is on the wire. */
-interface WireEvent {
-  event?: string;
-  id?: string;
-  data?: string;
-}
-
-/** A room's stream read with fetch (to send Last-Event-ID at once), its events parsed as they come. */
-interface RawStream {
-  /** Resolves once the head has arrived. */
-  readonly head: Promise<Response>;
-  readonly events: WireEvent[];
-  readonly abort: AbortController;
-}
-
 /** Opens a room's stream without waiting for its head (which may only come with the first event). */
-function openStream(room: string, headers: Record<string, string> = {}): RawStream {
-  const abort = new AbortController();
-  aborts.add(abort);
-  const events: WireEvent[] = [];
-  const head = fetch(`${base}/rooms/${room}/events`, { headers, signal: abort.signal });
-  head.then(
-    async (response) => {
-      const decoder = new TextDecoder();
-      let buffer = "";
-      try {
-        for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-          buffer += decoder.decode(chunk, { stream: true });
-          for (let end = buffer.indexOf("\n\n"); end !== -1; end = buffer.indexOf("\n\n")) {
-            const block = buffer.slice(0, end);
-            buffer = buffer.slice(end + 2);
-            const event: WireEvent = {};
-            for (const line of block.split("\n")) {
-              const colon = line.indexOf(":");
-              if (colon === 0) continue; // A comment (the keep-alive ping).
-              const field = line.slice(0, colon);
-              const value = line.slice(colon + 1).replace(/^ /, "");
-              if (field === "event" || field === "id") event[field] = value;
-              if (field === "data") event.data = event.data === undefined ? value : `${event.data}\n${value}`;
-            }
-            if (Object.keys(event).length > 0) events.push(event);
-          }
-        }
-      } catch {
-        // Aborted by the test.
-      }
-    },
-    () => {},
-  );
-  return { head, events, abort };
+function openStream(room: string, headers: Record<string, string> = {}): RawEventStream {
+  const stream = readEventStream(`${base}/rooms/${room}/events`, headers);
+  aborts.add(stream.abort);
+  return stream;
 }
 
 function wireEvents(stream: { events: WireEvent[] }, count: number, what: string): Promise<WireEvent[]> {

@@ -14,6 +14,7 @@ import pg from "pg";
 import { EventSource } from "undici";
 import WebSocket from "ws";
 import { exitCode, freePort, type Launched, launch, waitForStdout } from "./helpers/cli.ts";
+import { readEventStream } from "./helpers/event-stream.ts";
 import { createTestDatabase, postgresOptions, type TestDatabase } from "./helpers/postgres.ts";
 import { waitFor } from "./helpers/processes.ts";
 
@@ -149,35 +150,16 @@ interface RawStream {
 }
 
 function readStream(base: string, room: string, lastEventId: string): RawStream {
-  const abort = new AbortController();
-  opened.add({ label: `raw stream of ${room}`, messages: [], close: () => abort.abort() });
-  const events: RawStream["events"] = [];
-  const head = fetch(`${base}/rooms/${room}/events`, {
-    headers: { "last-event-id": lastEventId },
-    signal: abort.signal,
-  });
-  head.then(
-    async (response) => {
-      const decoder = new TextDecoder();
-      let buffer = "";
-      try {
-        for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-          buffer += decoder.decode(chunk, { stream: true });
-          for (let end = buffer.indexOf("\n\n"); end !== -1; end = buffer.indexOf("\n\n")) {
-            const block = buffer.slice(0, end);
-            buffer = buffer.slice(end + 2);
-            const id = /^id: (.*)$/m.exec(block)?.[1];
-            const data = /^data: (.*)$/m.exec(block)?.[1];
-            if (id !== undefined && data !== undefined) events.push({ id, data: JSON.parse(data) });
-          }
-        }
-      } catch {
-        // Aborted after the test.
-      }
+  const stream = readEventStream(`${base}/rooms/${room}/events`, { "last-event-id": lastEventId });
+  opened.add({ label: `raw stream of ${room}`, messages: [], close: () => stream.abort.abort() });
+  return {
+    head: stream.head,
+    get events() {
+      return stream.events.flatMap(({ id, data }) =>
+        id === undefined || data === undefined ? [] : [{ id, data: JSON.parse(data) as StoredMessage }],
+      );
     },
-    () => {},
-  );
-  return { head, events };
+  };
 }
 
 /** Waits until `stream` has `count` events, and returns them. */

@@ -181,13 +181,18 @@ test("every file the package's README and docs link to is in the package", () =>
   assert.deepEqual(missing, []);
 });
 
+/** What `tsc -p config --noEmit` prints in `project`: nothing when the project type-checks. */
+async function typeCheck(tsc: string, config: string, project: string): Promise<string> {
+  const result = await run(process.execPath, [tsc, "-p", config, "--noEmit"], { cwd: project }).catch(
+    (error: { stdout?: string; stderr?: string }) => error,
+  );
+  return `${result.stdout ?? ""}${result.stderr ?? ""}`;
+}
+
 for (const [compiler, tsc] of Object.entries(COMPILERS)) {
   for (const [resolution, config] of Object.entries(CONFIGS)) {
     test(`the consumer app type-checks with ${compiler}, ${resolution} resolution, strict settings and skipLibCheck off`, async () => {
-      const result = await run(process.execPath, [tsc, "-p", config, "--noEmit"], { cwd: consumer }).catch(
-        (error: { stdout?: string; stderr?: string }) => error,
-      );
-      assert.equal(`${result.stdout ?? ""}${result.stderr ?? ""}`, "");
+      assert.equal(await typeCheck(tsc, config, consumer), "");
     });
   }
 }
@@ -195,11 +200,7 @@ for (const [compiler, tsc] of Object.entries(COMPILERS)) {
 test("the production install's latest @types/node type-checks the consumer app too (TypeScript 7)", async () => {
   cpSync(join(FIXTURE, "src"), join(production, "src"), { recursive: true });
   cpSync(join(FIXTURE, "tsconfig.json"), join(production, "tsconfig.json"));
-  const tsc = COMPILERS["TypeScript 7 (the project's)"]!;
-  const result = await run(process.execPath, [tsc, "-p", "tsconfig.json", "--noEmit"], {
-    cwd: production,
-  }).catch((error: { stdout?: string; stderr?: string }) => error);
-  assert.equal(`${result.stdout ?? ""}${result.stderr ?? ""}`, "");
+  assert.equal(await typeCheck(COMPILERS["TypeScript 7 (the project's)"]!, "tsconfig.json", production), "");
 });
 
 /** A line of `--log-format json`. */

@@ -2,6 +2,7 @@
 // Keeping the data and the store here means the apps differ only in how their framework routes, validates and
 // serializes.
 import { readFileSync } from "node:fs";
+import type { ServerResponse } from "node:http";
 
 export interface Greeting {
   lang: string;
@@ -69,4 +70,14 @@ export const HOST = "127.0.0.1";
 /** Tells the runner the server is listening. */
 export function ready(): void {
   process.stdout.write("ready\n");
+}
+
+/** A JSON answer with its length, as the plain node:http apps write every response. */
+export function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(body),
+  });
+  res.end(body);
 }

@@ -1,7 +1,16 @@
 // Plain node:http with hand-written routing and checks: the ceiling the frameworks are measured against.
 // It does the same work per request (parse, validate, JSON.stringify) and nothing more.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { greetingList, greetings, HOST, type Item, ItemStore, port, ready } from "./common.ts";
+import {
+  greetingList,
+  greetings,
+  HOST,
+  type Item,
+  ItemStore,
+  port,
+  ready,
+  sendJson as send,
+} from "./common.ts";
 
 interface Issue {
   type: string;
@@ -11,15 +20,6 @@ interface Issue {
 
 const BODY_LIMIT = 1024 * 1024;
 const store = new ItemStore();
-
-function send(res: ServerResponse, status: number, value: unknown): void {
-  const body = JSON.stringify(value);
-  res.writeHead(status, {
-    "content-type": "application/json",
-    "content-length": Buffer.byteLength(body),
-  });
-  res.end(body);
-}
 
 /** Validates an item the way the other apps' schemas do, collecting every issue. */
 function checkItem(input: unknown): Item | Issue[] {

@@ -2,7 +2,7 @@
 // DATABASE_URL is set, else embedded (PGlite). Each request runs in a transaction of its own (transaction.ts). See
 // "Databases" in the README.
 import { App, HTTPException } from "briskjs";
-import { and, asc, eq } from "drizzle-orm";
+import { asc, eq } from "drizzle-orm";
 import { z } from "zod";
 import { type OpenDatabase, openDatabase } from "./database.ts";
 import { HeroCreate, HeroId, HeroPublic, HeroUpdate, hero } from "./schema.ts";
@@ -84,10 +84,7 @@ app.delete(
     deps: { tx: transaction },
   },
   async ({ params, tx }) => {
-    const deleted = await tx
-      .delete(hero)
-      .where(and(eq(hero.id, params.hero_id)))
-      .returning({ id: hero.id });
+    const deleted = await tx.delete(hero).where(eq(hero.id, params.hero_id)).returning({ id: hero.id });
     if (deleted.length === 0) throw new HTTPException(404, "Hero not found");
     return { ok: true as const };
   },

@@ -20,7 +20,7 @@ import { appendHeaders, dedupeContentType, Reply, replyToOutgoing } from "../res
 import type { ResponseControl, RouteSpec } from "../route.ts";
 import { isStandardSchema, type StandardSchemaV1 } from "../schema/standard.ts";
 import { compileBodyReader } from "./body.ts";
-import { checkDependencyNames, DependencySolver } from "./dependencies.ts";
+import { checkDependencyNames, checkDependencyTree, DependencySolver } from "./dependencies.ts";
 import { ParsedForm } from "./form-body.ts";
 import { compileSerializer, forbidsBody, type Serializer } from "./response.ts";
 import { compileSteps, NO_VALUES, record } from "./sources.ts";
@@ -418,55 +418,6 @@ function codePoints(text: string): number {
     count++;
   }
   return count;
-}
-
-/**
- * Checks every dependency a route uses, at registration: the names of their own `deps`, and that the path
- * parameters they declare are in the route's path.
- */
-function checkDependencyTree(roots: readonly Dependency<unknown>[], path: PathTemplate, name: string): void {
-  const seen = new Set<Dependency<unknown>>();
-  const visit = (dep: Dependency<unknown>) => {
-    if (seen.has(dep)) return;
-    seen.add(dep);
-    checkDependencyNames(dep.spec.deps, `${name} (a dependency)`);
-    const params = dep.spec.params;
-    if (params !== undefined && !isStandardSchema(params)) {
-      for (const key of Object.keys(params)) {
-        if (!path.params.some((param) => param.name === key)) {
-          throw new BriskError(
-            "BRISK_UNKNOWN_PATH_PARAM",
-            `${name}: a dependency declares params.${key}, which the path lacks`,
-          );
-        }
-      }
-    }
-    if ((dep.spec.scope ?? "request") === "request" && isGeneratorFunction(dep.run)) {
-      const inner = Object.values(dep.spec.deps ?? {}).find((child) => reachesFunctionScope(child));
-      if (inner !== undefined) {
-        throw new BriskError(
-          "BRISK_DEPENDENCY_SCOPE",
-          `${name}: a generator dependency of scope "request" (its code after yield runs after the response) ` +
-            'needs one of scope "function", which is closed before the response; give it scope "function" too',
-        );
-      }
-    }
-    for (const child of Object.values(dep.spec.deps ?? {})) visit(child);
-  };
-  for (const root of roots) visit(root);
-}
-
-/** Whether `dep` or a dependency it needs has `scope: "function"`. */
-function reachesFunctionScope(dep: Dependency<unknown>, seen = new Set<Dependency<unknown>>()): boolean {
-  if (seen.has(dep)) return false;
-  seen.add(dep);
-  if (dep.spec.scope === "function") return true;
-  return Object.values(dep.spec.deps ?? {}).some((child) => reachesFunctionScope(child, seen));
-}
-
-function isGeneratorFunction(run: unknown): boolean {
-  const tag = Object.prototype.toString.call(run);
-  return tag === "[object GeneratorFunction]" || tag === "[object AsyncGeneratorFunction]";
 }
 
 /** The body schemas a dependency and those it needs declare (the body must then be read for the route). */

@@ -1,19 +1,10 @@
 // Plain node:http on the db workloads, hand-written: the ceiling the frameworks are measured against. The same pool
 // and queries as the others, and JSON.stringify.
 import { createServer, type ServerResponse } from "node:http";
-import { HOST, port, ready } from "../common.ts";
+import { HOST, port, ready, sendJson as send } from "../common.ts";
 import { createPool, queryCount, randomWorld, randomWorlds } from "./world.ts";
 
 const db = createPool();
-
-function send(res: ServerResponse, status: number, value: unknown): void {
-  const body = JSON.stringify(value);
-  res.writeHead(status, {
-    "content-type": "application/json",
-    "content-length": Buffer.byteLength(body),
-  });
-  res.end(body);
-}
 
 async function answer(res: ServerResponse, rows: Promise<unknown>): Promise<void> {
   try {
